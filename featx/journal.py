@@ -1,0 +1,156 @@
+"""Crash-safe writing of a feature file: a lock, append-only parts, and an atomic merge.
+
+While ``featx embed`` runs, every finished batch is written as a small *part* file (same schema)
+in ``OUT.parts/``, through a temporary name and an atomic rename, so a killed process loses at most
+the batch in flight. :meth:`Journal.commit` merges the main file and the parts into a copy and
+atomically replaces the main file with it; the main file is therefore always either the old or
+the new complete file, never a half-written one. Parts left by a killed run are merged by the
+next run (rows are unique by content key, so merging twice is harmless).
+
+One writer at a time: ``OUT.lock`` is held with :mod:`filelock`, and ``OUT.owner`` names the holder.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+from collections.abc import Sequence
+from dataclasses import astuple
+from pathlib import Path
+
+import filelock
+import h5py
+
+from . import store
+from .config import FeatureConfig, now
+from .errors import FeatxError
+
+
+class Journal:
+    """The exclusive writer of one feature file (use as a context manager)."""
+
+    def __init__(self, out: str | os.PathLike, config: FeatureConfig):
+        self.out = Path(out)
+        self.config = config
+        self.parts_dir = Path(f"{self.out}.parts")
+        self._lock = filelock.FileLock(f"{self.out}.lock", timeout=0)
+        self._owner = Path(f"{self.out}.owner")
+        self._seq = 0
+        self.index = store.Index()
+
+    def __enter__(self) -> Journal:
+        if not self.out.parent.is_dir():
+            raise FeatxError(f"cannot write {self.out}: folder {self.out.parent} does not exist")
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise FeatxError(f"{self.out} is being written by another featx process "
+                             f"({self._holder()}); wait for it or choose another output") from None
+        except OSError as exc:
+            raise FeatxError(f"cannot write {self.out}: {exc.strerror or exc}") from None
+        try:
+            self._owner.write_text(json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}))
+            self.index = self._read_index()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._release()
+
+    def write_part(self, attrs: dict, rows: store.Rows) -> None:
+        """Write one batch of rows durably as a new part file."""
+        self.parts_dir.mkdir(exist_ok=True)
+        self._seq += 1
+        final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
+        _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
+                                         store.append(h5, rows)))
+        self.index.add(rows)
+
+    def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
+        """Merge parts, path/label updates (``seen``) and this run's failures into the main file.
+
+        Returns False when there was nothing to change (the file is left untouched).
+        """
+        parts = self._parts()
+        if not parts and not self.out.exists():
+            return False
+        if not parts and not seen.keys and not self._errors_change(failures, listed):
+            return False
+        tmp = Path(f"{self.out}.tmp-{os.getpid()}")
+
+        def merge(h5: h5py.File) -> None:
+            for part in parts:
+                with h5py.File(part, "r") as src:
+                    if "features" not in h5:
+                        store.create(h5, dict(src.attrs), src["features"].shape[1])
+                    store.append(h5, store.read_rows(src))
+            store.relabel(h5, seen)
+            store.set_errors(h5, failures, listed)
+            h5.attrs["updated"] = now()
+
+        if self.out.exists():
+            shutil.copyfile(self.out, tmp)
+        _write_atomic(self.out, merge, tmp=tmp)
+        for part in parts:
+            part.unlink()
+        return True
+
+    def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
+        with store.open_file(self.out) as h5:
+            stored = [f for f in store.read_failures(h5) if f.path in listed]
+        return {astuple(f) for f in stored} != {astuple(f) for f in failures}
+
+    def _read_index(self) -> store.Index:
+        index = store.Index()
+        for path in ([self.out] if self.out.exists() else []) + self._parts():
+            with store.open_file(path) as h5:
+                lines = self.config.mismatches(dict(h5.attrs))
+                if lines:
+                    raise FeatxError(f"{path} was made with another configuration: "
+                                     + "; ".join(lines) + ". Write to another file.")
+                store.read_index(h5, index)
+        leftovers = glob.glob(f"{glob.escape(str(self.out))}.tmp-*")
+        leftovers += glob.glob(os.path.join(glob.escape(str(self.parts_dir)), ".part-*.tmp-*"))
+        for stale in leftovers:
+            os.unlink(stale)
+        return index
+
+    def _parts(self) -> list[Path]:
+        return sorted(self.parts_dir.glob("part-*.h5")) if self.parts_dir.is_dir() else []
+
+    def _holder(self) -> str:
+        try:
+            info = json.loads(self._owner.read_text())
+            return f"pid {info['pid']} on {info['host']} since {info['since']}"
+        except (OSError, ValueError, KeyError):
+            return "holder unknown"
+
+    def _release(self) -> None:
+        if self._lock.is_locked:
+            self._owner.unlink(missing_ok=True)
+            self._lock.release()
+
+
+def _write_atomic(final: Path, fill, tmp: Path | None = None) -> None:
+    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place."""
+    tmp = tmp or final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(tmp, "a") as h5:
+            fill(h5)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
