@@ -86,8 +86,12 @@ def embed(
     recursive: bool = True,
     on_error: str = "skip",
     progress: bool = True,
+    lock_timeout: float = 0,
 ) -> EmbedResult:
-    """Embed every image of ``source`` into the HDF5 feature file ``out`` (created or extended)."""
+    """Embed every image of ``source`` into the HDF5 feature file ``out`` (created or extended).
+
+    Another process writing ``out`` makes this fail at once, or wait up to ``lock_timeout`` s.
+    """
     if on_error not in ON_ERROR:
         raise FeatxError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     if batch_size < 1:
@@ -97,7 +101,7 @@ def embed(
                      weights=weights, preprocess=preprocess, resize=resize)
     listing = list_images(source, extensions, recursive)
     threads = threads or min(32, os.cpu_count() or 1)
-    with Journal(out, config) as journal:
+    with Journal(out, config, lock_timeout) as journal:
         work = plan(listing.items, journal.index, threads)
         result = EmbedResult(os.fspath(out), listing.items, work.keys, reused=work.reused,
                              duplicates=work.duplicates, failures=work.failures)

@@ -7,7 +7,8 @@ atomically replaces the main file with it; the main file is therefore always eit
 the new complete file, never a half-written one. Parts left by a killed run are merged by the
 next run (rows are unique by content key, so merging twice is harmless).
 
-One writer at a time: ``OUT.lock`` is held with :mod:`filelock`, and ``OUT.owner`` names the holder.
+One writer at a time: ``OUT.lock`` is held with :mod:`filelock` (a second writer is refused, or
+waits ``lock_timeout`` seconds), and ``OUT.owner`` names the holder.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from .errors import FeatxError
 class Journal:
     """The exclusive writer of one feature file (use as a context manager)."""
 
-    def __init__(self, out: str | os.PathLike, config: FeatureConfig):
+    def __init__(self, out: str | os.PathLike, config: FeatureConfig, lock_timeout: float = 0):
         self.out = Path(out)
         self.config = config
         self.parts_dir = Path(f"{self.out}.parts")
-        self._lock = filelock.FileLock(f"{self.out}.lock", timeout=0)
+        self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
         self.index = store.Index()
