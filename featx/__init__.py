@@ -12,7 +12,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "embed": "featx.embed",
+    "embed": "featx.engine",
     "load": "featx.store",
     "FeatxError": "featx.errors",
 }

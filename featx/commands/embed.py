@@ -6,7 +6,7 @@ import argparse
 
 from ..config import POOLINGS
 from ..decode import RESIZE_POLICIES
-from ..embed import ON_ERROR, embed
+from ..engine import ON_ERROR, embed
 from ..sources import IMAGE_EXTENSIONS
 
 EXIT_PARTIAL = 1

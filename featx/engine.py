@@ -1,4 +1,4 @@
-"""``featx embed``: sources -> decode -> backbone -> store, cached and resumable.
+"""The engine behind ``featx embed``: sources -> decode -> backbone -> store, cached, resumable.
 
 1. :func:`featx.sources.list_images` lists the images; :func:`featx.config.resolve` checks options.
 2. A :class:`featx.journal.Journal` locks the output and reads what it already holds.
