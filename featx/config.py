@@ -125,7 +125,7 @@ def _weights(weights: str | os.PathLike | None) -> tuple[str, str]:
     keras = _version("keras")
     if weights is None or str(weights).lower() == "none":
         return "none", f"random/seed={RANDOM_SEED}/keras-{keras}"
-    if weights == "imagenet":
+    if str(weights).lower() == "imagenet":
         return "imagenet", f"imagenet/keras-{keras}"
     path = os.fspath(weights)
     if not os.path.isfile(path):

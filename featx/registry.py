@@ -100,8 +100,8 @@ def get(name: str) -> BackboneSpec:
 
 def preprocess_module(name: str) -> str:
     """Resolve ``--preprocess NAME``: a backbone name or a ``keras.applications`` module name."""
-    if name == PREPROCESS_NONE:
-        return name
+    if name.lower() == PREPROCESS_NONE:
+        return PREPROCESS_NONE
     modules = {spec.preprocess for spec in BACKBONES.values()}
     if name in modules:
         return name

@@ -239,3 +239,8 @@ def test_attrs_leave_out_unresolved_fields(model_file):
     attrs = resolve(model_file).attrs()
     assert "layer" not in attrs and "input_size" not in attrs
     assert attrs["model_file"] == str(model_file)
+
+
+def test_weights_and_preprocess_keywords_are_case_insensitive():
+    cfg = resolve("vgg16", weights="ImageNet", preprocess="None")
+    assert (cfg.weights, cfg.preprocess) == ("imagenet", "none")
