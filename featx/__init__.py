@@ -15,13 +15,12 @@ _EXPORTS = {
     "embed": "featx.engine",
     "load": "featx.store",
     "FeatxError": "featx.errors",
-    "FeatureExtractor": "featx.sklearn",
-    "load_xy": "featx.sklearn",
+    "FeatureExtractor": "featx.extractor",
+    "load_xy": "featx.extractor",
     "make_head": "featx.heads",
     "head_grid": "featx.heads",
     "train": "featx.training",
     "predict": "featx.prediction",
-    "load_bundle": "featx.bundle",
 }
 
 

@@ -11,8 +11,8 @@ import pytest
 from featx import bundle
 from featx.cli import main
 from featx.errors import FeatxError
+from featx.extractor import load_xy
 from featx.heads import make_head
-from featx.sklearn import load_xy
 from tests.conftest import SYNTHETIC_ATTRS, write_features
 
 

@@ -38,10 +38,12 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     parameters are those of :func:`featx.engine.embed`; ``fit`` embeds (or finds) the images of
     ``X`` and learns only the feature size (``n_features_in_`` is 1: one column of paths).
     An image that cannot be embedded raises a ``ValueError`` naming the file and the reason.
+    Give it a cache of its own: paths carry no labels, and the engine overwrites the labels and
+    splits of rows it sees again, so pointing it at a labelled ``featx embed`` file unlabels them.
 
     Its tags declare string input, so ``check_estimator`` runs the API checks only and skips the
     numeric-array ones (they feed random floats where image paths belong); the tests run the
-    applicable checks one by one (see ``tests/test_sklearn.py``).
+    applicable checks one by one (see ``tests/test_extractor.py``).
 
     >>> fx = FeatureExtractor("tests/tiny.keras", layer="pool", cache="tiny.h5")  # doctest: +SKIP
     >>> fx.fit_transform(["a.jpg", "b.jpg"]).shape  # doctest: +SKIP

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as checks
 
-from featx.sklearn import FeatureExtractor, image_paths, load_xy, splits
+from featx.extractor import FeatureExtractor, image_paths, load_xy, splits
 
 #: The ``check_estimator`` checks that apply to path input; they pass. Every other check feeds
 #: random numeric arrays (dtypes, NaN/inf, sparse, pickling after fit, sample-order and subset
