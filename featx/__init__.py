@@ -15,6 +15,12 @@ _EXPORTS = {
     "embed": "featx.engine",
     "load": "featx.store",
     "FeatxError": "featx.errors",
+    "FeatureExtractor": "featx.extractor",
+    "load_xy": "featx.extractor",
+    "make_head": "featx.heads",
+    "head_grid": "featx.heads",
+    "train": "featx.training",
+    "predict": "featx.prediction",
 }
 
 

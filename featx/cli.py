@@ -13,7 +13,7 @@ import sys
 from . import __version__
 from .errors import FeatxError
 
-COMMANDS = ("embed", "info", "backbones")
+COMMANDS = ("embed", "info", "backbones", "train", "predict", "run", "learning-curve")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"featx {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"featx.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"featx.commands.{name.replace('-', '_')}").add_parser(subparsers)
     return parser
 
 

@@ -56,3 +56,53 @@ def tiny_model_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     keras.Model(inputs, outputs).save(path)
     return path
+
+
+SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras", "layer": "pool",
+                   "pooling": "avg", "input_size": [32, 32], "resize": "squash",
+                   "preprocess": "none", "weights": "", "weights_fingerprint": "sha256:synthetic"}
+
+
+def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("train", "val"),
+                   seed: int = 0, attrs: dict | None = None) -> Path:
+    """A feature file of two well-separated Gaussian classes (``ants``, ``bees``) per split."""
+    import h5py
+
+    from featx import store
+
+    rng = np.random.default_rng(seed)
+    rows = store.Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
+    blocks = []
+    for split in splits:
+        for c, label in enumerate(("ants", "bees")):
+            centre = np.zeros(dim)
+            centre[c] = 4.0
+            blocks.append(rng.normal(centre, 1.0, (n_per_class, dim)))
+            for i in range(n_per_class):
+                rows.paths.append(f"/photos/{split}/{label}/{i}.jpg")
+                rows.labels.append(label)
+                rows.split.append(split)
+                rows.keys.append(f"{split}-{label}-{i}")
+                rows.sizes.append(1)
+                rows.mtimes.append(1)
+    rows.features = np.concatenate(blocks).astype(np.float32)
+    with h5py.File(path, "w") as h5:
+        store.create(h5, attrs or SYNTHETIC_ATTRS, dim)
+        store.append(h5, rows)
+    return path
+
+
+@pytest.fixture
+def features_file(tmp_path: Path) -> Path:
+    """Synthetic features: train and val splits, 20 rows of each of two classes, 16-d."""
+    return write_features(tmp_path / "synthetic.h5")
+
+
+@pytest.fixture
+def tree_features(tmp_path: Path, class_tree: Path, tiny_model_file: Path) -> Path:
+    """``class_tree`` embedded with the tiny model (train/val, 3 images per class each)."""
+    from featx.engine import embed
+
+    out = tmp_path / "tree.h5"
+    embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    return out

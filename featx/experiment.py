@@ -1,0 +1,86 @@
+"""Declarative experiments: a TOML spec -> embed (cached) -> grid search -> evaluation -> report.
+
+The format is documented in ``pipelines/README.md``. Relative paths in a spec resolve against the
+current working directory (run ``featx run`` from the repository root), like command-line paths.
+
+>>> spec = load_spec("pipelines/hymenoptera_lite0.toml")  # doctest: +SKIP
+>>> results = run_spec(spec)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .engine import embed
+from .errors import FeatxError
+from .heads import HEADS, get_head
+from .training import Result, train
+
+SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
+BACKBONE_KEYS = {"name", "layer", "pooling", "input_size", "weights", "preprocess", "resize",
+                 "batch_size"}
+TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size"}
+
+
+@dataclass
+class Spec:
+    """One experiment: where the images are, how to embed them, which heads to search."""
+
+    source: str
+    output: str
+    features: str
+    backbone: dict
+    heads: list[str]
+    train: dict = field(default_factory=dict)
+    grids: dict = field(default_factory=dict)
+
+
+def load_spec(path: str | os.PathLike) -> Spec:
+    """Read and check a TOML experiment spec."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise FeatxError(f"{path}: no such spec file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FeatxError(f"{path}: invalid TOML ({exc})") from None
+    _check_keys(path, "the spec", raw, SECTIONS)
+    backbone = dict(raw.get("backbone", {}))
+    train_opts = dict(raw.get("train", {}))
+    _check_keys(path, "[backbone]", backbone, BACKBONE_KEYS)
+    _check_keys(path, "[train]", train_opts, TRAIN_KEYS)
+    if "source" not in raw.get("data", {}) or "name" not in backbone or "output" not in raw:
+        raise FeatxError(f"{path}: a spec needs output, [data] source and [backbone] name")
+    heads = train_opts.pop("heads", ["logreg"])
+    heads = list(HEADS) if heads == "all" else [heads] if isinstance(heads, str) else heads
+    for name in [*heads, *raw.get("grid", {})]:
+        get_head(name)
+    if "test_size" in raw["data"]:
+        train_opts["test_size"] = raw["data"]["test_size"]
+    output = raw["output"]
+    return Spec(source=raw["data"]["source"], output=output,
+                features=raw.get("features", os.path.join(output, "features.h5")),
+                backbone=backbone, heads=heads, train=train_opts, grids=raw.get("grid", {}))
+
+
+def run_spec(spec: Spec, log: Callable[[str], object] = print,
+             progress: bool = True) -> list[Result]:
+    """Embed the spec's images into its feature file (cached), then train and report."""
+    os.makedirs(spec.output, exist_ok=True)
+    options = dict(spec.backbone)
+    backbone = options.pop("name")
+    result = embed(spec.source, spec.features, backbone=backbone, progress=progress, **options)
+    log(result.summary())
+    for failure in result.failures:
+        log(f"  failed: {failure.path}: {failure.reason}")
+    return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, **spec.train)
+
+
+def _check_keys(path, where: str, table: dict, known: set[str]) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise FeatxError(f"{path}: unknown key(s) in {where}: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
