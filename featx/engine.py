@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -118,7 +118,11 @@ def embed(
 
 
 def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
-    """Key every item and sort it into todo / cached / duplicate / failed, reading no pixels."""
+    """Key every item and sort it into todo / cached / duplicate / failed, reading no pixels.
+
+    A cached row seen at a new path moves there; an unlabelled (or split-less) listing keeps the
+    row's stored label (or split), so a plain list of paths never erases labels.
+    """
     with ThreadPoolExecutor(threads) as pool:
         keyed = list(pool.map(lambda item: _key(item, index), items))
     work = Plan([], store.Rows(np.empty((0, 0)), [], [], [], [], [], []), [], [], 0, 0)
@@ -133,6 +137,8 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
             work.failures.append(store.Failure(item.path, index.failed[key], key))
         elif key in index.rows:
             work.reused += 1
+            _, label, split, *_ = index.rows[key]
+            item = replace(item, label=item.label or label, split=item.split or split)
             if index.rows[key] != (item.path, item.label, item.split, stat.st_size,
                                    stat.st_mtime_ns):
                 _add_row(work.seen, item, key, stat)

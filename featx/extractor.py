@@ -38,8 +38,8 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     parameters are those of :func:`featx.engine.embed`; ``fit`` embeds (or finds) the images of
     ``X`` and learns only the feature size (``n_features_in_`` is 1: one column of paths).
     An image that cannot be embedded raises a ``ValueError`` naming the file and the reason.
-    Give it a cache of its own: paths carry no labels, and the engine overwrites the labels and
-    splits of rows it sees again, so pointing it at a labelled ``featx embed`` file unlabels them.
+    The cache may be a labelled ``featx embed`` file of the same configuration: paths given here
+    carry no labels, and rows keep the labels and splits they have.
 
     Its tags declare string input, so ``check_estimator`` runs the API checks only and skips the
     numeric-array ones (they feed random floats where image paths belong); the tests run the

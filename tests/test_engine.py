@@ -220,3 +220,12 @@ def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_result(tmp_path, tin
     order_got, order_want = np.argsort(got.keys), np.argsort(want.keys)
     np.testing.assert_allclose(got.X[order_got], want.X[order_want], atol=1e-6)
     assert list(got.paths[order_got]) == list(want.paths[order_want])
+
+
+def test_a_plain_path_list_keeps_stored_labels_and_splits(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    before = featx.load(out)
+    embed_tiny(list(before.paths[:4]), out, tiny_model_file)
+    after = featx.load(out)
+    assert list(after.y) == list(before.y) and list(after.split) == list(before.split)

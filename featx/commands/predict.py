@@ -12,8 +12,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("source", help="images (folder, .csv/.txt list) or an HDF5 feature file")
     p.add_argument("--out", required=True, help="CSV file: path, label, predicted, proba_*")
     p.add_argument("--cache", default=None,
-                   help="HDF5 feature file to reuse and extend (default: a temporary file); "
-                   "not the training file: re-embedded rows take SOURCE's labels and splits")
+                   help="HDF5 feature file to reuse and extend, e.g. the training file "
+                   "(default: a temporary file)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
