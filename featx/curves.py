@@ -13,13 +13,12 @@ and its held-out accuracy recorded; the table gives mean and standard deviation 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import clone
 
-from .heads import make_head
+from .heads import make_head, quiet_fits
 from .training import Dataset
 
 SHOTS = (1, 2, 5, 10, 20, None)
@@ -56,8 +55,7 @@ def _score(model, data: Dataset, idx: np.ndarray) -> float:
     fitted = clone(model)
     if "n_neighbors" in fitted.named_steps["clf"].get_params():
         fitted.set_params(clf__n_neighbors=min(fitted.get_params()["clf__n_neighbors"], len(idx)))
-    with warnings.catch_warnings():  # NearestCentroid's unused spread is undefined at 1 shot
-        warnings.filterwarnings("ignore", module="sklearn.neighbors._nearest_centroid")
+    with quiet_fits():
         fitted.fit(data.X_train[idx], data.y_train[idx])
     return float(fitted.score(data.X_test, data.y_test))
 

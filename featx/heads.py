@@ -15,7 +15,10 @@ Every head is ``Pipeline([("norm", ...), ("pca", ...), ("clf", ...)])``. ``norm`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator
@@ -109,3 +112,24 @@ def pca_step(pca: int | float | BaseEstimator | str | None) -> BaseEstimator | s
     if not pca or pca <= 0:
         return "passthrough"
     return PCA(pca if pca < 1 else int(pca), random_state=RANDOM_STATE)
+
+
+# NearestCentroid warns when a feature is constant within a class (common after ReLU pooling);
+# its spread is unused without shrinkage, so the warning is noise in every CV fit.
+_CENTROID_WARNING = "ignore::UserWarning:sklearn.neighbors._nearest_centroid"
+
+
+@contextmanager
+def quiet_fits() -> Iterator[None]:
+    """Silence NearestCentroid's constant-feature warning here and in joblib worker processes."""
+    previous = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [previous, _CENTROID_WARNING]))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="sklearn.neighbors._nearest_centroid")
+            yield
+    finally:
+        if previous is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = previous

@@ -29,7 +29,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 
 from . import bundle, store
 from .errors import FeatxError
-from .heads import head_grid, make_head
+from .heads import head_grid, make_head, quiet_fits
 
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "dev")
 DEFAULT_TEST_SIZE = 0.25
@@ -99,7 +99,8 @@ def search(name: str, X: np.ndarray, y: np.ndarray, *, cv: int = 5,  # noqa: N80
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
     gs = GridSearchCV(make_head(name), head_grid(name, grid), cv=folds, scoring=scoring,
                       n_jobs=n_jobs)
-    return gs.fit(X, y)
+    with quiet_fits():
+        return gs.fit(X, y)
 
 
 def train(features: str | os.PathLike, heads: Sequence[str], out: str | os.PathLike, *,
