@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "embed": "featx.engine",
     "load": "featx.store",
+    "list_images": "featx.sources",
     "FeatxError": "featx.errors",
     "FeatureExtractor": "featx.extractor",
     "load_xy": "featx.extractor",

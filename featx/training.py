@@ -135,7 +135,10 @@ def train(features: str | os.PathLike, heads: Sequence[str], out: str | os.PathL
     _write_json(os.path.join(out, "summary.json"), summary)
     bundle.save(os.path.join(out, "model.skops"), chosen.search.best_estimator_, data.meta,
                 chosen.head)
-    log(f"wrote {out}/summary.json and the {chosen.head} model bundle {out}/model.skops")
+    folder = os.path.join(out, chosen.head) if len(heads) > 1 else out
+    log(f"best head {chosen.head}: held-out accuracy {chosen.test_accuracy:.3f} on "
+        f"{len(data.y_test)} images ({data.held_out})\nwrote {out}/summary.json, the model "
+        f"bundle {out}/model.skops and the confusion matrix {folder}/confusion_matrix.png")
     return results
 
 
