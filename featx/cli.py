@@ -13,7 +13,7 @@ import sys
 from . import __version__
 from .errors import FeatxError
 
-COMMANDS = ("embed", "info", "backbones")
+COMMANDS = ("embed", "info", "check", "backbones")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
