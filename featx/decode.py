@@ -37,6 +37,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._faults import reach
+
 RESIZE_POLICIES = ("squash", "center-crop", "pad")
 _RESAMPLE = Image.Resampling.BILINEAR
 _WHITE = (255, 255, 255)
@@ -48,6 +50,7 @@ def decode_image(
     """Decode ``file`` into a ``(height, width, 3)`` uint8 array; raises on unreadable images."""
     if resize not in RESIZE_POLICIES:
         raise ValueError(f"resize must be one of {RESIZE_POLICIES}, got {resize!r}")
+    reach("decode")
     height, width = size
     with Image.open(file) as img:
         side = max(height, width)

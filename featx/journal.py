@@ -26,6 +26,7 @@ import filelock
 import h5py
 
 from . import store
+from ._faults import reach
 from .config import FeatureConfig, now
 from .errors import FeatxError
 
@@ -56,6 +57,7 @@ class Journal:
             self._owner.write_text(json.dumps(
                 {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}))
             self.index = self._read_index()
+            reach("lock")
         except BaseException:
             self._release()
             raise
@@ -69,8 +71,9 @@ class Journal:
         self.parts_dir.mkdir(exist_ok=True)
         self._seq += 1
         final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
+        reach("part")
         _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                         store.append(h5, rows)))
+                                         store.append(h5, rows)), point="part")
         self.index.add(rows)
 
     def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
@@ -91,15 +94,18 @@ class Journal:
                     if "features" not in h5:
                         store.create(h5, dict(src.attrs), src["features"].shape[1])
                     store.append(h5, store.read_rows(src))
+                reach("commit-merged")
             store.relabel(h5, seen)
             store.set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
 
         if self.out.exists():
             shutil.copyfile(self.out, tmp)
-        _write_atomic(self.out, merge, tmp=tmp)
+            reach("commit-copied")
+        _write_atomic(self.out, merge, tmp=tmp, point="commit")
         for part in parts:
             part.unlink()
+            reach("commit-unlinked")
         return True
 
     def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
@@ -138,15 +144,21 @@ class Journal:
             self._lock.release()
 
 
-def _write_atomic(final: Path, fill, tmp: Path | None = None) -> None:
-    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place."""
+def _write_atomic(final: Path, fill, tmp: Path | None = None, point: str = "") -> None:
+    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place.
+
+    ``point`` names the crash-test hooks reached after each step (:mod:`featx._faults`).
+    """
     tmp = tmp or final.with_name(f".{final.name}.tmp-{os.getpid()}")
     try:
         with h5py.File(tmp, "a") as h5:
             fill(h5)
+        reach(f"{point}-filled")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        reach(f"{point}-synced")
         os.replace(tmp, final)
+        reach(f"{point}-replaced")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._faults import reach
 from ..config import POOLINGS
 from ..decode import RESIZE_POLICIES
 from ..engine import ON_ERROR, embed
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, extensions=args.ext.split(","), recursive=args.recursive,
         on_error=args.on_error, progress=not args.quiet,
     )
+    reach("summary")
     print(result.summary())
     for failure in result.failures[:20]:
         print(f"  failed: {failure.path}: {failure.reason}")
