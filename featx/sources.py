@@ -74,7 +74,7 @@ def list_images(
 
 
 def _walk_tree(root: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[Item]:
-    folders = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    folders = sorted(e.name for e in os.scandir(root) if _is_dir(e))
     splits = [f for f in folders if f.lower() in SPLIT_NAMES]
     if splits and len(splits) < len(folders):
         others = ", ".join(f for f in folders if f not in splits)
@@ -91,11 +91,20 @@ def _walk_tree(root: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[I
 
 def _class_tree(root: Path, exts: tuple[str, ...], recursive: bool, split: str) -> Iterable[Item]:
     for entry in os.scandir(root):
-        if entry.is_dir():
+        if _is_dir(entry):
             files = _files(Path(entry.path), exts, recursive)
             yield from (Item(p, entry.name, split) for p in files)
         elif entry.name.lower().endswith(exts):
             yield Item(os.path.abspath(entry.path), None, split)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """A folder, or a symlink to one; a broken link or a link loop is not (it is listed as a
+    file, and fails with its reason when read)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _files(folder: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[str]:
