@@ -133,7 +133,7 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
             work.failures.append(store.Failure(item.path, index.failed[key], key))
         elif key in index.rows:
             work.reused += 1
-            if index.rows[key] != (item.path, item.label, item.split, stat.st_size,
+            if index.rows[key] != (store.path_text(item.path), item.label, item.split, stat.st_size,
                                    stat.st_mtime_ns):
                 _add_row(work.seen, item, key, stat)
         else:
@@ -146,7 +146,7 @@ def _key(item: Item, index: store.Index) -> tuple[str | None, os.stat_result | N
     """Content key from the stat cache (same size and mtime) or by hashing the file's bytes."""
     try:
         stat = os.stat(item.path)
-        cached = index.stats.get(item.path)
+        cached = index.stats.get(store.path_text(item.path))
         if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
             return cached[2], stat, ""
         key = file_key(item.path)

@@ -110,8 +110,10 @@ class Journal:
 
     def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
         with store.open_file(self.out) as h5:
-            stored = [f for f in store.read_failures(h5) if f.path in listed]
-        return {astuple(f) for f in stored} != {astuple(f) for f in failures}
+            listed_text = {store.path_text(p) for p in listed}
+            stored = [f for f in store.read_failures(h5) if f.path in listed_text]
+        return {astuple(f) for f in stored} != {
+            (store.path_text(f.path), f.reason, f.key) for f in failures}
 
     def _read_index(self) -> store.Index:
         index = store.Index()

@@ -9,6 +9,7 @@ from ..config import POOLINGS
 from ..decode import RESIZE_POLICIES
 from ..engine import ON_ERROR, embed
 from ..sources import IMAGE_EXTENSIONS
+from ..store import path_text
 
 EXIT_PARTIAL = 1
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     reach("summary")
     print(result.summary())
     for failure in result.failures[:20]:
-        print(f"  failed: {failure.path}: {failure.reason}")
+        print(f"  failed: {path_text(failure.path)}: {failure.reason}")
     if len(result.failures) > 20:
         print(f"  ... and {len(result.failures) - 20} more (see `featx info {args.out}`)")
     if result.interrupted:
