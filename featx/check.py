@@ -30,7 +30,7 @@ def problems(path: str | os.PathLike) -> list[str]:
     try:
         h5 = store.open_file(path)
     except FeatxError as exc:
-        return [str(exc)]
+        return [str(exc).removeprefix(f"{os.fspath(path)}: ")]
     with h5:
         found = _attributes(h5) + _row_counts(h5)
         if not found:
