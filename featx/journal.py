@@ -67,13 +67,16 @@ class Journal:
         self._release()
 
     def write_part(self, attrs: dict, rows: store.Rows) -> None:
-        """Write one batch of rows durably as a new part file."""
-        self.parts_dir.mkdir(exist_ok=True)
+        """Write one batch of rows durably as a new part file (FeatxError if the disk refuses)."""
         self._seq += 1
         final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
         reach("part")
-        _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                         store.append(h5, rows)), point="part")
+        try:
+            self.parts_dir.mkdir(exist_ok=True)
+            _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
+                                             store.append(h5, rows)), point="part")
+        except OSError as exc:
+            raise FeatxError(f"cannot write {final}: {_reason(exc)}; {self._kept()}") from None
         self.index.add(rows)
 
     def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
@@ -99,14 +102,22 @@ class Journal:
             store.set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
 
-        if self.out.exists():
-            shutil.copyfile(self.out, tmp)
-            reach("commit-copied")
-        _write_atomic(self.out, merge, tmp=tmp, point="commit")
+        try:
+            if self.out.exists():
+                shutil.copyfile(self.out, tmp)
+                reach("commit-copied")
+            _write_atomic(self.out, merge, tmp=tmp, point="commit")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise FeatxError(f"cannot update {self.out}: {_reason(exc)}; {self._kept()}") from None
         for part in parts:
             part.unlink()
             reach("commit-unlinked")
         return True
+
+    def _kept(self) -> str:
+        return (f"the rows written so far are kept in {self.out} and {self.parts_dir}; "
+                "free space (or fix the cause) and rerun to go on")
 
     def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
         with store.open_file(self.out) as h5:
@@ -144,6 +155,10 @@ class Journal:
         if self._lock.is_locked:
             self._owner.unlink(missing_ok=True)
             self._lock.release()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _write_atomic(final: Path, fill, tmp: Path | None = None, point: str = "") -> None:
