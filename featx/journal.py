@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import secrets
 import shutil
 import socket
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ class Journal:
         self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
+        self._run = f"{os.getpid()}-{secrets.token_hex(4)}"  # never reuses a left-over part name
         self.index = store.Index()
 
     def __enter__(self) -> Journal:
@@ -69,7 +71,7 @@ class Journal:
     def write_part(self, attrs: dict, rows: store.Rows) -> None:
         """Write one batch of rows durably as a new part file (FeatxError if the disk refuses)."""
         self._seq += 1
-        final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
+        final = self.parts_dir / f"part-{self._run}-{self._seq:06d}.h5"
         reach("part")
         try:
             self.parts_dir.mkdir(exist_ok=True)
