@@ -91,12 +91,10 @@ KILL_POINTS = [  # (point:n, start from a half-done file)
     ("lock:1", False),             # early: lock taken, nothing computed
     ("decode:10", False),          # mid-batch: decoding the third batch
     ("part:5", False),             # features computed, fifth part not yet written
-    ("part-filled:3", False),      # part written at its temporary name, not synced
-    ("part-synced:7", False),      # part synced, not yet renamed into place
+    ("part-synced:7", False),      # part written and synced at its temporary name
     ("part-replaced:20", False),   # part renamed, before the next batch
     ("commit-copied:1", True),     # main file copied to the temporary merge file
-    ("commit-merged:13", True),    # merge half-way through the parts
-    ("commit-merged:13", False),   # the same on a first run (no main file yet)
+    ("commit-merged:13", True),    # merge half-way through the parts (temporary file)
     ("commit-filled:1", True),     # merged file complete, not yet fsynced
     ("commit-synced:1", True),     # fsynced, not yet replacing the main file
     ("commit-replaced:1", False),  # main file replaced, parts not yet deleted
