@@ -13,7 +13,8 @@ import sys
 from . import __version__
 from .errors import FeatxError
 
-COMMANDS = ("embed", "info", "backbones", "train", "predict", "run", "learning-curve")
+COMMANDS = ("embed", "info", "check", "backbones", "train", "predict", "run",
+            "learning-curve")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 

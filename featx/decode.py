@@ -37,6 +37,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._faults import reach
+
 RESIZE_POLICIES = ("squash", "center-crop", "pad")
 _RESAMPLE = Image.Resampling.BILINEAR
 _WHITE = (255, 255, 255)
@@ -48,8 +50,9 @@ def decode_image(
     """Decode ``file`` into a ``(height, width, 3)`` uint8 array; raises on unreadable images."""
     if resize not in RESIZE_POLICIES:
         raise ValueError(f"resize must be one of {RESIZE_POLICIES}, got {resize!r}")
+    reach("decode")
     height, width = size
-    with Image.open(file) as img:
+    with _open(file) as img:
         side = max(height, width)
         img.draft("RGB", (side, side))
         img = ImageOps.exif_transpose(img)
@@ -61,6 +64,35 @@ def decode_image(
         else:
             img = ImageOps.pad(img, (width, height), _RESAMPLE, color=(0, 0, 0))
         return np.asarray(img, dtype=np.uint8)
+
+
+class CorruptImageError(UnidentifiedImageError):
+    """A file with a known image signature whose header Pillow cannot read."""
+
+
+_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF",
+               b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+
+
+def _open(file: str | os.PathLike | BinaryIO) -> Image.Image:
+    """``Image.open``, telling a corrupt PNG/JPEG/... apart from a file that is no image."""
+    try:
+        return Image.open(file)
+    except UnidentifiedImageError:
+        head = _head(file)
+        kind = next((k for sig, k in _SIGNATURES.items() if head.startswith(sig)), None)
+        if kind is None:
+            raise
+        raise CorruptImageError(f"corrupt {kind} file: {kind} signature, but its header cannot "
+                                "be read (bad checksum or damaged header)") from None
+
+
+def _head(file: str | os.PathLike | BinaryIO) -> bytes:
+    if hasattr(file, "read"):
+        file.seek(0)
+        return file.read(8)
+    with open(file, "rb") as fh:
+        return fh.read(8)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -88,6 +120,8 @@ def describe_error(exc: BaseException) -> str:
     """A precise one-line reason for an image that could not be read or decoded."""
     if isinstance(exc, Image.DecompressionBombError):
         return f"refused as a decompression bomb: {exc}"
+    if isinstance(exc, CorruptImageError):
+        return str(exc)
     if isinstance(exc, UnidentifiedImageError):
         return "not an image Pillow can identify (corrupt, or not an image format)"
     if isinstance(exc, FileNotFoundError):
@@ -98,6 +132,6 @@ def describe_error(exc: BaseException) -> str:
         return "permission denied"
     if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
         return "symbolic link loop"
-    if isinstance(exc, OSError) and "truncated" in str(exc):
+    if isinstance(exc, OSError) and "truncated" in str(exc).lower():
         return f"truncated image data ({exc})"
     return f"cannot decode image: {type(exc).__name__}: {exc}"

@@ -139,8 +139,8 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
             work.reused += 1
             _, label, split, *_ = index.rows[key]
             item = replace(item, label=item.label or label, split=item.split or split)
-            if index.rows[key] != (item.path, item.label, item.split, stat.st_size,
-                                   stat.st_mtime_ns):
+            if index.rows[key] != (store.path_text(item.path), item.label, item.split,
+                                   stat.st_size, stat.st_mtime_ns):
                 _add_row(work.seen, item, key, stat)
         else:
             work.todo.append((item, key, stat))
@@ -152,7 +152,7 @@ def _key(item: Item, index: store.Index) -> tuple[str | None, os.stat_result | N
     """Content key from the stat cache (same size and mtime) or by hashing the file's bytes."""
     try:
         stat = os.stat(item.path)
-        cached = index.stats.get(item.path)
+        cached = index.stats.get(store.path_text(item.path))
         if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
             return cached[2], stat, ""
         key = file_key(item.path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import secrets
 import shutil
 import socket
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ import filelock
 import h5py
 
 from . import store
+from ._faults import reach
 from .config import FeatureConfig, now
 from .errors import FeatxError
 
@@ -40,6 +42,7 @@ class Journal:
         self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
+        self._run = f"{os.getpid()}-{secrets.token_hex(4)}"  # never reuses a left-over part name
         self.index = store.Index()
 
     def __enter__(self) -> Journal:
@@ -56,6 +59,7 @@ class Journal:
             self._owner.write_text(json.dumps(
                 {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}))
             self.index = self._read_index()
+            reach("lock")
         except BaseException:
             self._release()
             raise
@@ -65,12 +69,16 @@ class Journal:
         self._release()
 
     def write_part(self, attrs: dict, rows: store.Rows) -> None:
-        """Write one batch of rows durably as a new part file."""
-        self.parts_dir.mkdir(exist_ok=True)
+        """Write one batch of rows durably as a new part file (FeatxError if the disk refuses)."""
         self._seq += 1
-        final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
-        _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                         store.append(h5, rows)))
+        final = self.parts_dir / f"part-{self._run}-{self._seq:06d}.h5"
+        reach("part")
+        try:
+            self.parts_dir.mkdir(exist_ok=True)
+            _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
+                                             store.append(h5, rows)), point="part")
+        except OSError as exc:
+            raise FeatxError(f"cannot write {final}: {_reason(exc)}; {self._kept()}") from None
         self.index.add(rows)
 
     def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
@@ -91,21 +99,34 @@ class Journal:
                     if "features" not in h5:
                         store.create(h5, dict(src.attrs), src["features"].shape[1])
                     store.append(h5, store.read_rows(src))
+                reach("commit-merged")
             store.relabel(h5, seen)
             store.set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
 
-        if self.out.exists():
-            shutil.copyfile(self.out, tmp)
-        _write_atomic(self.out, merge, tmp=tmp)
+        try:
+            if self.out.exists():
+                shutil.copyfile(self.out, tmp)
+                reach("commit-copied")
+            _write_atomic(self.out, merge, tmp=tmp, point="commit")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise FeatxError(f"cannot update {self.out}: {_reason(exc)}; {self._kept()}") from None
         for part in parts:
             part.unlink()
+            reach("commit-unlinked")
         return True
+
+    def _kept(self) -> str:
+        return (f"the rows written so far are kept in {self.out} and {self.parts_dir}; "
+                "free space (or fix the cause) and rerun to go on")
 
     def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
         with store.open_file(self.out) as h5:
-            stored = [f for f in store.read_failures(h5) if f.path in listed]
-        return {astuple(f) for f in stored} != {astuple(f) for f in failures}
+            listed_text = {store.path_text(p) for p in listed}
+            stored = [f for f in store.read_failures(h5) if f.path in listed_text]
+        return {astuple(f) for f in stored} != {
+            (store.path_text(f.path), f.reason, f.key) for f in failures}
 
     def _read_index(self) -> store.Index:
         index = store.Index()
@@ -138,15 +159,25 @@ class Journal:
             self._lock.release()
 
 
-def _write_atomic(final: Path, fill, tmp: Path | None = None) -> None:
-    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place."""
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _write_atomic(final: Path, fill, tmp: Path | None = None, point: str = "") -> None:
+    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place.
+
+    ``point`` names the crash-test hooks reached after each step (:mod:`featx._faults`).
+    """
     tmp = tmp or final.with_name(f".{final.name}.tmp-{os.getpid()}")
     try:
         with h5py.File(tmp, "a") as h5:
             fill(h5)
+        reach(f"{point}-filled")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        reach(f"{point}-synced")
         os.replace(tmp, final)
+        reach(f"{point}-replaced")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

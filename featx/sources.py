@@ -99,7 +99,8 @@ def _class_tree(root: Path, exts: tuple[str, ...], recursive: bool, split: str) 
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
-    """``entry.is_dir()``, but False for a symlink loop or an entry that cannot be stat'ed."""
+    """A folder, or a symlink to one; a broken link or a link loop is not (it is listed as a
+    file, and fails with its reason when read)."""
     try:
         return entry.is_dir()
     except OSError:

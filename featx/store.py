@@ -14,6 +14,7 @@ One file holds one feature configuration. Row datasets (one row per distinct ima
 
 plus ``label_names`` (K,) and the group ``errors`` with ``path``, ``reason`` and ``key`` (M,) for
 the images that failed. File attributes hold the configuration (see :mod:`featx.config`).
+Paths are stored as :func:`path_text`: bytes of a file name that are not UTF-8 appear as ``\\xNN``.
 
 >>> feats = load("out.h5")  # doctest: +SKIP
 >>> feats.X.shape, feats.label_names  # doctest: +SKIP
@@ -81,8 +82,19 @@ class Index:
         for row in zip(rows.keys, rows.paths, rows.labels, rows.split, rows.sizes, rows.mtimes,
                        strict=True):
             key, path, label, split, size, mtime = row
+            path = path_text(path)
             self.rows[key] = (path, label, split, int(size), int(mtime))
             self.stats[path] = (int(size), int(mtime), key)
+
+
+def path_text(path: str) -> str:
+    """The UTF-8 text stored for a file path: undecodable name bytes (``surrogateescape``, as
+    :func:`os.listdir` gives them) become ``\\xNN`` escapes; other paths are unchanged."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
 
 
 def create(h5: h5py.File, attrs: dict, dim: int) -> None:
@@ -114,7 +126,7 @@ def append(h5: h5py.File, rows: Rows) -> None:
     start, stop = len(h5["keys"]), len(h5["keys"]) + len(fresh)
     columns = {
         "features": rows.features[fresh],
-        "paths": [rows.paths[i] for i in fresh],
+        "paths": [path_text(rows.paths[i]) for i in fresh],
         "labels": label_ids,
         "split": [rows.split[i] for i in fresh],
         "keys": [rows.keys[i] for i in fresh],
@@ -133,7 +145,8 @@ def relabel(h5: h5py.File, rows: Rows) -> None:
     if not hits:
         return
     label_ids = _label_ids(h5, [rows.labels[i] for _, i in hits])
-    for name, values in [("paths", rows.paths), ("split", rows.split), ("sizes", rows.sizes),
+    paths = [path_text(p) for p in rows.paths]
+    for name, values in [("paths", paths), ("split", rows.split), ("sizes", rows.sizes),
                          ("mtimes", rows.mtimes)]:
         column = h5[name][:]
         for row, i in hits:
@@ -146,8 +159,9 @@ def relabel(h5: h5py.File, rows: Rows) -> None:
 
 def set_errors(h5: h5py.File, failures: Sequence[Failure], replaced_paths: set[str]) -> None:
     """Replace the errors of ``replaced_paths`` (the paths of this run) by ``failures``."""
-    old = read_failures(h5)
-    kept = [f for f in old if f.path not in replaced_paths] + list(failures)
+    replaced = {path_text(p) for p in replaced_paths}
+    kept = [f for f in read_failures(h5) if f.path not in replaced]
+    kept += [Failure(path_text(f.path), f.reason, f.key) for f in failures]
     for name in ERROR_FIELDS:
         ds = h5["errors"][name]
         ds.resize(len(kept), axis=0)

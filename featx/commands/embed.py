@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from .._faults import reach
 from ..config import POOLINGS
 from ..decode import RESIZE_POLICIES
 from ..engine import ON_ERROR, embed
 from ..sources import IMAGE_EXTENSIONS
+from ..store import path_text
 
 EXIT_PARTIAL = 1
 
@@ -55,9 +57,10 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, extensions=args.ext.split(","), recursive=args.recursive,
         on_error=args.on_error, progress=not args.quiet,
     )
+    reach("summary")
     print(result.summary())
     for failure in result.failures[:20]:
-        print(f"  failed: {failure.path}: {failure.reason}")
+        print(f"  failed: {path_text(failure.path)}: {failure.reason}")
     if len(result.failures) > 20:
         print(f"  ... and {len(result.failures) - 20} more (see `featx info {args.out}`)")
     if result.interrupted:
