@@ -106,3 +106,18 @@ def tree_features(tmp_path: Path, class_tree: Path, tiny_model_file: Path) -> Pa
     out = tmp_path / "tree.h5"
     embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def nan_model_file(tmp_path_factory) -> Path:
+    """A Keras model file whose conv weights are NaN: every feature it computes is NaN."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    kernel, bias = model.get_layer("conv").get_weights()
+    model.get_layer("conv").set_weights([np.full_like(kernel, np.nan), bias])
+    path = tmp_path_factory.mktemp("model") / "nan.keras"
+    model.save(path)
+    return path

@@ -114,17 +114,10 @@ def _one_line(text: str) -> str:
     return text.strip()
 
 
-def test_nan_features_are_not_cached_and_the_user_is_told_why(class_tree, tmp_path, capsys):
-    import keras
-
-    inputs = keras.Input((32, 32, 3))
-    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
-    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x))
-    kernel, bias = model.get_layer("conv").get_weights()
-    model.get_layer("conv").set_weights([np.full_like(kernel, np.nan), bias])
-    model.save(tmp_path / "nan.keras")
+def test_nan_features_are_not_cached_and_the_user_is_told_why(class_tree, tmp_path, capsys,
+                                                              nan_model_file):
     out = tmp_path / "f.h5"
-    assert main(embed_args(class_tree, out, tmp_path / "nan.keras")) == 1
+    assert main(embed_args(class_tree, out, nan_model_file)) == 1
     printed = capsys.readouterr().out
     assert "embedded 0, reused 0, duplicates 0, failed 12" in printed
     assert printed.count("backbone returned NaN/Inf features (broken weights?); not cached") \
