@@ -1,0 +1,297 @@
+"""Throughput of ``featx.engine.embed`` against the bare forward pass and a naive Keras loop.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/embed_throughput.py [--source DIR] [--limit 160]
+
+All three measurements use ResNet50 with random weights (``weights=None``), 224x224, in this one
+process, on the same ``--limit`` JPEGs of ``--source`` (a deterministic shuffle of the listing, so
+both classes and both splits appear):
+
+1. **end to end** -- ``featx.engine.embed(list.csv, fresh.h5, backbone="resnet50", weights=None,
+   batch_size=32, progress=False)`` into a new temporary file each time. The whole call is timed:
+   reading the list, stat + SHA-256 hashing of every file, locking, decoding in the engine's
+   threads, the forward pass, writing every batch as an fsynced part file and the final merge.
+   The files are in the page cache after the first run (disk reads are not what is measured).
+
+   * ``end_to_end_incl_build``: one such call that also builds the model itself (Keras model
+     construction + ``tf.function`` trace inside ``featx.backbone.load_backbone``, plus the
+     first-call graph instantiation). TensorFlow is already imported: a warm-up call on other
+     images ran first. The build alone (``load_backbone``) is timed by wrapping it here.
+   * ``end_to_end`` (steady state, the headline figure): ``load_backbone`` is replaced, in this
+     script only, by a function that returns a model already built and warmed (one batch of 32
+     run through it), as a long-lived process reusing its model would see. Everything else in the
+     call is counted. Median of ``--repeats`` runs.
+
+2. **bare** -- that same built ``Backbone`` called on already-decoded uint8 arrays in batches of 32
+   (``np.stack`` included); only the forward calls are timed, after a warm-up batch. Median of
+   ``--repeats`` runs over the ``--limit`` images.
+
+3. **naive** -- the tutorial loop, one image at a time: ``keras.utils.load_img(path,
+   target_size=(224, 224))``, ``img_to_array``, ``resnet50.preprocess_input``,
+   ``model.predict(x[None], verbose=0)`` with ``ResNet50(include_top=False, pooling="avg",
+   weights=None)`` (the same 2048-d features). Model build and the first ``predict`` (compile) are
+   not timed. Median of ``--repeats`` runs over the first ``--naive`` images.
+
+Repeats are interleaved (the order of the three rotates each round) so that drifts in the load of
+a noisy machine hit all three alike. In the steady-state end-to-end runs the engine's
+``decode_image`` and forward calls are wrapped to report where the wall time goes: ``decode_cpu``
+is the CPU time the decoding threads spent (they overlap the forward pass), ``forward`` is wall
+time inside the model calls, ``other`` is the rest of the call (hashing, waiting for decodes,
+HDF5 writes, merge). ``fwd_share`` = forward / wall is what e2e/bare would be if the forward
+pass inside the engine ran exactly as fast as the bare one: on a noisy machine it is the steadier
+measure of the engine's own overhead. Ratios are of medians; per-round (paired) ratios are printed
+on a detail line. Because wall-clock rates swing by 2-3x when other processes load the machine,
+the CPU time this process spends per image (``time.process_time``, all threads) is also reported,
+and the ``cpu_e2e/bare`` and ``cpu_e2e/naive`` ratios compare those: they show the work each way
+costs, largely independent of how much of the machine the process was given at the time.
+
+The last line is the one summary to compare, e.g.::
+
+    embed_throughput resnet50 n=160 end_to_end=25.1/s bare=27.0/s naive=5.6/s e2e/bare=0.93 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import featx.backbone  # noqa: E402
+import featx.engine  # noqa: E402
+from featx.config import resolve  # noqa: E402
+from featx.decode import decode_image  # noqa: E402
+from featx.sources import list_images  # noqa: E402
+
+BACKBONE = "resnet50"
+SIZE = (224, 224)
+DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hymenoptera"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    items = list_images(args.source).items
+    random.Random(0).shuffle(items)
+    n_warm = 8
+    if len(items) < args.limit + n_warm:
+        sys.exit(f"{args.source} holds {len(items)} images; need --limit + {n_warm}")
+    main_items, warm_items = items[:args.limit], items[args.limit:args.limit + n_warm]
+    naive_paths = [item.path for item in main_items[:args.naive]]
+
+    with tempfile.TemporaryDirectory(prefix="featx-bench-") as tmp:
+        tmp = Path(tmp)
+        source = write_list(tmp / "images.csv", main_items)
+        warm_source = write_list(tmp / "warm.csv", warm_items)
+        kwargs = dict(backbone=BACKBONE, weights=None, batch_size=args.batch_size, progress=False)
+        real_load = featx.backbone.load_backbone
+
+        # Warm-up: imports TensorFlow/Keras and runs every code path once, on other images.
+        timed = TimedLoad(real_load)
+        featx.backbone.load_backbone = timed
+        try:
+            t0 = time.perf_counter()
+            featx.engine.embed(warm_source, tmp / "warm.h5", **kwargs)
+            print(f"# warm-up: {n_warm} images in {time.perf_counter() - t0:.1f} s "
+                  f"(first TF import + build {timed.seconds:.1f} s)", flush=True)
+
+            # End to end including the model build (once: it is the expensive one).
+            timed = TimedLoad(real_load)
+            featx.backbone.load_backbone = timed
+            t0 = time.perf_counter()
+            result = featx.engine.embed(source, tmp / "incl_build.h5", **kwargs)
+            incl = time.perf_counter() - t0
+            check(result, args.limit)
+            print(f"# end_to_end_incl_build: {args.limit / incl:.1f}/s ({incl:.1f} s, of which "
+                  f"load_backbone {timed.seconds:.1f} s)", flush=True)
+        finally:
+            featx.backbone.load_backbone = real_load
+
+        net = real_load(resolve(BACKBONE, weights=None))
+        net(np.zeros((args.batch_size, *SIZE, 3), np.uint8))  # graph instantiation, kernels
+        pixels = [decode_image(item.path, SIZE) for item in main_items]
+        naive_model = NaiveLoop()
+        naive_model.warm(naive_paths[0])
+
+        runs: dict[str, list[float]] = {"e2e": [], "bare": [], "naive": []}
+        shares: list[dict[str, float]] = []
+        order = ["e2e", "bare", "naive"]
+        cpu: dict[str, list[float]] = {"e2e": [], "bare": [], "naive": []}
+        for rep in range(args.repeats):
+            for name in order[rep % 3:] + order[:rep % 3]:
+                cpu0 = time.process_time()
+                if name == "e2e":
+                    seconds, share = run_end_to_end(net, source, tmp / f"e2e-{rep}.h5", kwargs,
+                                                    args.limit)
+                    shares.append(share)
+                    rate = args.limit / seconds
+                elif name == "bare":
+                    rate = args.limit / run_bare(net, pixels, args.batch_size)
+                else:
+                    rate = len(naive_paths) / naive_model.run(naive_paths)
+                count = len(naive_paths) if name == "naive" else args.limit
+                cpu[name].append((time.process_time() - cpu0) / count)
+                runs[name].append(rate)
+                print(f"# repeat {rep + 1} {name}: {rate:.1f}/s, "
+                      f"{cpu[name][-1] * 1e3:.0f} CPU ms/image", flush=True)
+
+        share = {k: statistics.median(s[k] for s in shares) for k in shares[0]}
+        print(f"# end_to_end time split (median, s): wall {share['wall']:.2f}, forward "
+              f"{share['forward']:.2f} ({share['forward'] / share['wall']:.0%}), other "
+              f"{share['wall'] - share['forward']:.2f}; decode_cpu {share['decode_cpu']:.2f} "
+              f"({share['decode_cpu'] / share['wall']:.0%} of wall, "
+              f"{share['decode_cpu'] / (share['wall'] * (os.cpu_count() or 1)):.0%} of "
+              f"{os.cpu_count()} cores)")
+        pairs = zip(runs["e2e"], runs["bare"], runs["naive"], strict=True)
+        paired_bare, paired_naive = (statistics.median(col) for col in
+                                     zip(*((e / b, e / n) for e, b, n in pairs), strict=True))
+        print(f"# per-round ratios (same round, so less exposed to load drift): e2e/bare "
+              f"{paired_bare:.2f}, e2e/naive {paired_naive:.1f}; engine forward/wall "
+              f"{share['forward'] / share['wall']:.2f} (the e2e/bare ratio if the engine's "
+              f"forward ran at the bare speed)")
+        e2e, bare, naive = (statistics.median(runs[k]) for k in ("e2e", "bare", "naive"))
+        cpu_e2e, cpu_bare, cpu_naive = (statistics.median(cpu[k]) for k in ("e2e", "bare", "naive"))
+        print(f"# CPU time per image (median, all threads of this process): end_to_end "
+              f"{cpu_e2e * 1e3:.0f} ms, bare {cpu_bare * 1e3:.0f} ms, naive {cpu_naive * 1e3:.0f} "
+              f"ms; as throughput ratios: e2e/bare {cpu_bare / cpu_e2e:.2f}, e2e/naive "
+              f"{cpu_naive / cpu_e2e:.1f}")
+        print(f"embed_throughput {BACKBONE} n={args.limit} end_to_end={e2e:.1f}/s "
+              f"bare={bare:.1f}/s naive={naive:.1f}/s e2e/bare={e2e / bare:.2f} "
+              f"e2e/naive={e2e / naive:.1f} incl_build={args.limit / incl:.1f}/s "
+              f"fwd_share={share['forward'] / share['wall']:.2f} "
+              f"cpu_e2e/bare={cpu_bare / cpu_e2e:.2f} cpu_e2e/naive={cpu_naive / cpu_e2e:.1f} "
+              f"naive_n={len(naive_paths)} repeats={args.repeats} cpus={os.cpu_count()}")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE.resolve(),
+                        help="image folder (default: ../shared/data/hymenoptera)")
+    parser.add_argument("--limit", type=int, default=160, help="images embedded (default 160)")
+    parser.add_argument("--naive", type=int, default=32,
+                        help="images for the naive one-at-a-time loop (default 32)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    return parser.parse_args(argv)
+
+
+def write_list(path: Path, items) -> Path:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "split"])
+        writer.writerows((item.path, item.label or "", item.split) for item in items)
+    return path
+
+
+def check(result, expected: int) -> None:
+    if result.embedded != expected or result.failures:
+        sys.exit(f"embed went wrong: {result.summary()} {result.failures[:3]}")
+
+
+class TimedLoad:
+    """Stands in for ``featx.backbone.load_backbone`` and times it."""
+
+    def __init__(self, load):
+        self.load = load
+        self.seconds = 0.0
+
+    def __call__(self, config):
+        t0 = time.perf_counter()
+        try:
+            return self.load(config)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+class TimedNet:
+    """A built ``Backbone`` whose calls are timed (wall)."""
+
+    def __init__(self, net):
+        self.net, self.config, self.dim = net, net.config, net.dim
+        self.seconds = 0.0
+
+    def __call__(self, pixels):
+        t0 = time.perf_counter()
+        try:
+            return self.net(pixels)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def run_end_to_end(net, source: Path, out: Path, kwargs: dict, expected: int):
+    """One steady-state ``embed`` call; returns its wall seconds and the time split."""
+    timed_net = TimedNet(net)
+    decode_cpu = [0.0]
+    lock = threading.Lock()
+    real_decode = featx.engine.decode_image
+
+    def timed_decode(*args, **kw):
+        t0 = time.thread_time()
+        try:
+            return real_decode(*args, **kw)
+        finally:
+            with lock:
+                decode_cpu[0] += time.thread_time() - t0
+
+    real_load = featx.backbone.load_backbone
+    featx.backbone.load_backbone = lambda config: timed_net
+    featx.engine.decode_image = timed_decode
+    try:
+        t0 = time.perf_counter()
+        result = featx.engine.embed(source, out, **kwargs)
+        wall = time.perf_counter() - t0
+    finally:
+        featx.backbone.load_backbone = real_load
+        featx.engine.decode_image = real_decode
+    check(result, expected)
+    return wall, {"wall": wall, "forward": timed_net.seconds, "decode_cpu": decode_cpu[0]}
+
+
+def run_bare(net, pixels: list[np.ndarray], batch_size: int) -> float:
+    seconds = 0.0
+    for i in range(0, len(pixels), batch_size):
+        t0 = time.perf_counter()
+        net(np.stack(pixels[i:i + batch_size]))
+        seconds += time.perf_counter() - t0
+    return seconds
+
+
+class NaiveLoop:
+    """The one-image-at-a-time Keras tutorial loop."""
+
+    def __init__(self):
+        import keras
+        from keras.applications import resnet50
+
+        keras.utils.set_random_seed(0)
+        self.keras, self.resnet50 = keras, resnet50
+        self.model = resnet50.ResNet50(include_top=False, pooling="avg", weights=None,
+                                       input_shape=(*SIZE, 3))
+
+    def embed_one(self, path: str) -> np.ndarray:
+        img = self.keras.utils.load_img(path, target_size=SIZE)
+        x = self.resnet50.preprocess_input(self.keras.utils.img_to_array(img))
+        return self.model.predict(x[None], verbose=0)[0]
+
+    def warm(self, path: str) -> None:
+        self.embed_one(path)
+
+    def run(self, paths: list[str]) -> float:
+        t0 = time.perf_counter()
+        for path in paths:
+            self.embed_one(path)
+        return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    main()
