@@ -1,0 +1,150 @@
+"""Scale, cache and reading benchmark: 2k vs 20k synthetic JPEGs through ``featx embed``.
+
+Each embed runs in its own child process (``os.wait4`` gives its peak RSS); the child records when
+each batch reaches the journal, so throughput over the first and last fifth of the run is compared.
+Measured, in one run:
+
+* **scale**: peak RSS at 20k vs 2k images, throughput early vs late, file size vs N x D x 4;
+* **cache**: a rerun over the 20k unchanged images vs the first run; then 100 new images added,
+  with the number of files whose bytes were hashed (the stat cache should spare the 20k);
+* **reading**: ``featx.load(f).X`` vs a plain sequential read of the same bytes, and 1,000 random
+  rows through ``Features.rows``.
+
+Backbone: ``mobilenetv2`` with random weights at 32x32 (1280-d), so the run takes minutes on
+2 cores; the costs measured here are featx's own (listing, hashing, journal, merge, HDF5 I/O).
+
+    python benchmarks/scale.py [--n 20000] [--small 2000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CHILD = """
+import json, sys, time
+import featx.journal, featx.keys, featx.engine
+stamps, hashed = [], [0]
+write_part, file_key = featx.journal.Journal.write_part, featx.keys.file_key
+def timed_write(self, attrs, rows):
+    write_part(self, attrs, rows)
+    stamps.append((time.perf_counter(), len(rows)))
+def counted_key(path):
+    hashed[0] += 1
+    return file_key(path)
+featx.journal.Journal.write_part = timed_write
+featx.engine.file_key = counted_key
+start = time.perf_counter()
+r = featx.engine.embed(sys.argv[1], sys.argv[2], backbone="mobilenetv2", weights=None,
+                       input_size=32, batch_size=64, progress=False)
+json.dump({"seconds": time.perf_counter() - start, "embedded": r.embedded, "reused": r.reused,
+           "hashed": hashed[0], "start": start, "stamps": stamps}, open(sys.argv[3], "w"))
+"""
+
+
+def make_images(folder: Path, start: int, stop: int) -> None:
+    """Small distinct JPEGs (64x64 gradients with a per-image pattern), 10 per class folder."""
+    rng = np.random.default_rng(start)
+    base = np.linspace(0, 255, 64, dtype=np.float32)
+    for i in range(start, stop):
+        shift = rng.integers(0, 255, 3)
+        pixels = (base[None, :, None] + base[:, None, None] * 0.5 + shift) % 256
+        pixels[i % 64, :, :] = 255 - (i // 64) % 256
+        path = folder / f"class{i % 10}" / f"img{i:06d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.astype(np.uint8)).save(path, quality=90)
+
+
+def run_embed(source: Path, out: Path) -> dict:
+    """One ``featx embed`` in a child process: its JSON report plus peak RSS in MiB."""
+    report = out.with_suffix(".json")
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(source), str(out), str(report)],
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"embed of {source} failed with exit code {proc.returncode}")
+    result = json.loads(report.read_text())
+    result["rss_mib"] = usage.ru_maxrss / 1024
+    return result
+
+
+def rates(result: dict) -> tuple[float, float]:
+    """Images/s over the first and the last fifth of the batches."""
+    stamps = result["stamps"]
+    fifth = max(2, len(stamps) // 5)
+
+    def rate(chunk):
+        return sum(n for _, n in chunk[1:]) / (chunk[-1][0] - chunk[0][0])
+
+    return rate(stamps[:fifth]), rate(stamps[-fifth:])
+
+
+def reading(path: Path) -> tuple[float, float, float]:
+    """Seconds for ``featx.load(path).X``, for a raw sequential read of the same bytes, and for
+    1,000 random rows."""
+    import featx
+
+    feats = featx.load(path)
+    start = time.perf_counter()
+    X = feats.X  # noqa: N806
+    load_s = time.perf_counter() - start
+    raw = path.with_suffix(".raw")
+    X.tofile(raw)
+    start = time.perf_counter()
+    np.fromfile(raw, dtype=np.float32)
+    raw_s = time.perf_counter() - start
+    rows = np.random.default_rng(0).choice(len(feats), 1000, replace=False)
+    start = time.perf_counter()
+    np.testing.assert_array_equal(feats.rows(rows), X[rows])
+    return load_s, raw_s, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="featx-scale-"))
+    small, large = work / "small", work / "large"
+    make_images(small, 0, args.small)
+    make_images(large, 0, args.n)
+    print(f"# images in {work}")
+
+    first_small = run_embed(small, work / "small.h5")
+    first = run_embed(large, work / "large.h5")
+    rerun = run_embed(large, work / "large.h5")
+    make_images(large, args.n, args.n + 100)
+    plus100 = run_embed(large, work / "large.h5")
+    early, late = rates(first)
+    dim = 1280
+    size_ratio = (work / "large.h5").stat().st_size / ((args.n + 100) * dim * 4)
+    load_s, raw_s, random_s = reading(work / "large.h5")
+    per_image = first["seconds"] / args.n
+    for name, r in [("first 2k", first_small), ("first 20k", first), ("rerun 20k", rerun),
+                    ("+100 new", plus100)]:
+        print(f"# {name}: {r['seconds']:.1f} s, embedded {r['embedded']}, reused {r['reused']}, "
+              f"hashed {r['hashed']}, peak RSS {r['rss_mib']:.0f} MiB")
+    print(f"# throughput first fifth {early:.0f}/s, last fifth {late:.0f}/s; "
+          f"+100 new = {plus100['seconds'] / per_image:.0f} images of first-run work")
+    print(f"# reading {args.n + 100} x {dim}: featx.load {load_s * 1e3:.0f} ms, raw read "
+          f"{raw_s * 1e3:.0f} ms; 1000 random rows {random_s * 1e3:.0f} ms")
+    print(f"scale n={args.n} rss_20k/2k={first['rss_mib'] / first_small['rss_mib']:.2f} "
+          f"late/early={late / early:.2f} file/(NxDx4)={size_ratio:.2f} "
+          f"rerun/first={rerun['seconds'] / first['seconds']:.3f} "
+          f"plus100_hashed={plus100['hashed']} raw/load={raw_s / load_s:.2f} "
+          f"random1000={random_s * 1e3:.0f}ms")
+
+
+if __name__ == "__main__":
+    main()
