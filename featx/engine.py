@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -159,7 +159,16 @@ def _embed_batches(todo, config: FeatureConfig, journal: Journal, result: EmbedR
                    batch_size: int, threads: int, on_error: str, progress: bool) -> None:
     from .backbone import load_backbone
 
-    net = load_backbone(config)
+    embed_items(todo, load_backbone(config), journal.write_part, result, batch_size, threads,
+                on_error, progress)
+
+
+def embed_items(todo, net, write_part: Callable[[dict, store.Rows], None], result: EmbedResult,
+                batch_size: int, threads: int, on_error: str, progress: bool) -> None:
+    """Embed planned ``(item, key, stat)`` triples with ``net``, batch by batch.
+
+    Each batch's rows go to ``write_part(attrs, rows)``; failures to ``result.failures``.
+    """
     attrs = net.config.attrs()
     with ThreadPoolExecutor(threads) as pool, tqdm(
         total=len(todo), unit="img", disable=not progress, desc="embedding"
@@ -180,7 +189,7 @@ def _embed_batches(todo, config: FeatureConfig, journal: Journal, result: EmbedR
                 rows.features = net(np.stack(pixels))
                 _drop_non_finite(rows, result.failures)
                 if rows.keys:
-                    journal.write_part(attrs, rows)
+                    write_part(attrs, rows)
                 result.embedded += len(rows.keys)
             bar.update(len(batch))
 
