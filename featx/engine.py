@@ -87,10 +87,16 @@ def embed(
     on_error: str = "skip",
     progress: bool = True,
     lock_timeout: float = 0,
+    client=None,
+    workers: int | None = None,
+    shard_size: int = 256,
 ) -> EmbedResult:
     """Embed every image of ``source`` into the HDF5 feature file ``out`` (created or extended).
 
     Another process writing ``out`` makes this fail at once, or wait up to ``lock_timeout`` s.
+    ``client`` (a ``distributed.Client`` or a scheduler address) or ``workers`` (a new local
+    cluster of that many processes) embeds on Dask, ``shard_size`` images per task; see
+    :mod:`featx.distributed`.
     """
     if on_error not in ON_ERROR:
         raise FeatxError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
@@ -106,7 +112,13 @@ def embed(
         result = EmbedResult(os.fspath(out), listing.items, work.keys, reused=work.reused,
                              duplicates=work.duplicates, failures=work.failures)
         try:
-            if work.todo:
+            if work.todo and (client is not None or workers is not None):
+                from .distributed import embed_on_dask
+
+                embed_on_dask(work.todo, config, out, result, client=client, workers=workers,
+                              shard_size=shard_size, batch_size=batch_size, threads=threads,
+                              on_error=on_error, progress=progress)
+            elif work.todo:
                 _embed_batches(work.todo, config, journal, result, batch_size, threads,
                                on_error, progress)
         except KeyboardInterrupt:

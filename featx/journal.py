@@ -36,7 +36,7 @@ class Journal:
     def __init__(self, out: str | os.PathLike, config: FeatureConfig, lock_timeout: float = 0):
         self.out = Path(out)
         self.config = config
-        self.parts_dir = Path(f"{self.out}.parts")
+        self.parts_dir = parts_dir(out)
         self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
@@ -66,11 +66,8 @@ class Journal:
 
     def write_part(self, attrs: dict, rows: store.Rows) -> None:
         """Write one batch of rows durably as a new part file."""
-        self.parts_dir.mkdir(exist_ok=True)
         self._seq += 1
-        final = self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5"
-        _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                         store.append(h5, rows)))
+        write_part_file(self.parts_dir / f"part-{os.getpid()}-{self._seq:06d}.h5", attrs, rows)
         self.index.add(rows)
 
     def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
@@ -136,6 +133,21 @@ class Journal:
         if self._lock.is_locked:
             self._owner.unlink(missing_ok=True)
             self._lock.release()
+
+
+def parts_dir(out: str | os.PathLike) -> Path:
+    """The folder of the part files of the feature file ``out``: ``OUT.parts``."""
+    return Path(f"{os.fspath(out)}.parts")
+
+
+def write_part_file(path: Path, attrs: dict, rows: store.Rows) -> None:
+    """Write ``rows`` durably as the part file ``path`` (no lock: part names never collide).
+
+    Any process may add parts (a Dask worker, say); rewriting a part with the same rows is harmless.
+    """
+    path.parent.mkdir(exist_ok=True)
+    _write_atomic(path, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
+                                    store.append(h5, rows)))
 
 
 def _write_atomic(final: Path, fill, tmp: Path | None = None) -> None:
