@@ -93,7 +93,7 @@ def embed_on_dask(todo: list, config: FeatureConfig, out: str | os.PathLike, res
     with connect(client, workers) as dask:
         from distributed import as_completed
 
-        task = functools.partial(embed_shard, config=config, out=os.fspath(out), run=run,
+        task = functools.partial(embed_shard, config=config, out=os.path.abspath(out), run=run,
                                  batch_size=batch_size, threads=threads, on_error=on_error)
         futures = dask.map(task, shards, range(len(shards)), retries=RETRIES,
                            key=[f"featx-shard-{run}-{i:06d}" for i in range(len(shards))])
