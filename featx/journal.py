@@ -83,11 +83,12 @@ class Journal:
         tmp = Path(f"{self.out}.tmp-{os.getpid()}")
 
         def merge(h5: h5py.File) -> None:
+            keys = set(store.read_rows(h5, features=False).keys) if "keys" in h5 else set()
             for part in parts:
                 with h5py.File(part, "r") as src:
                     if "features" not in h5:
                         store.create(h5, dict(src.attrs), src["features"].shape[1])
-                    store.append(h5, store.read_rows(src))
+                    store.append(h5, store.read_rows(src), keys)
             store.relabel(h5, seen)
             store.set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
