@@ -3,11 +3,12 @@
 The client lists and plans as a local run does, so content already in ``OUT`` is never sent out.
 The todo list is cut into shards of ``shard_size`` images, one Dask task each. A task embeds its
 shard with the backbone of its worker process (built once per process and configuration) and
-writes every batch as the part file ``OUT.parts/part-RUN-SHARD-BATCH.h5`` (storage shared by
-client and workers). The names are fixed per run, shard and batch, so a shard retried after a lost
-worker rewrites the same files. The client then merges the parts with :meth:`Journal.commit`, as
-after a local run, so the file has exactly the schema and rows of a local run. Decode failures and
-NaN rows come back with each shard's result and land in ``errors``.
+writes it as one part file ``OUT.parts/part-RUN-SHARD.h5`` (storage shared by client and
+workers); a shard retried after a lost worker writes the same file again. One part per shard,
+not per batch, keeps files on shared storage few and the merge short. The client then merges
+the parts with :meth:`Journal.commit`, as after a local run, so the file has exactly the schema
+and rows of a local run. Decode failures and NaN rows come back with each shard's result and
+land in ``errors``.
 
 Dask is imported only here, and only when a client, scheduler or worker count is given.
 
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+import numpy as np
 from tqdm import tqdm
 
 from . import journal, store
@@ -110,18 +112,27 @@ def embed_on_dask(todo: list, config: FeatureConfig, out: str | os.PathLike, res
 def embed_shard(todo: list, shard: int, *, config: FeatureConfig, out: str, run: str,
                 batch_size: int, threads: int, on_error: str
                 ) -> tuple[int, list[store.Failure], int]:
-    """On a worker: embed one shard into part files; return (embedded, failures, shard length)."""
+    """On a worker: embed one shard into one part file; return (embedded, failures, length)."""
     result = EmbedResult(out, [], [])
-    batches = itertools.count()
-    folder = journal.parts_dir(out)
+    batches: list[store.Rows] = []
+    attrs: dict = {}
 
-    def write(attrs: dict, rows: store.Rows) -> None:
-        name = f"part-{run}-{shard:06d}-{next(batches):06d}.h5"
-        journal.write_part_file(folder / name, attrs, rows)
+    def keep(batch_attrs: dict, rows: store.Rows) -> None:
+        attrs.update(batch_attrs)
+        batches.append(rows)
 
-    embed_items(todo, backbone(config), write, result, batch_size, threads, on_error,
+    embed_items(todo, backbone(config), keep, result, batch_size, threads, on_error,
                 progress=False)
+    if batches:
+        part = journal.parts_dir(out) / f"part-{run}-{shard:06d}.h5"
+        journal.write_part_file(part, attrs, _concat(batches))
     return result.embedded, result.failures, len(todo)
+
+
+def _concat(batches: list[store.Rows]) -> store.Rows:
+    columns = [list(itertools.chain.from_iterable(getattr(rows, name) for rows in batches))
+               for name in store.ROW_DATASETS[1:]]
+    return store.Rows(np.concatenate([rows.features for rows in batches]), *columns)
 
 
 @functools.lru_cache(maxsize=2)
