@@ -100,6 +100,25 @@ def test_sharded_run_equals_a_local_run_row_for_row(class_tree, tmp_path, tiny_m
     assert (rerun.embedded, rerun.reused) == (0, 12)
 
 
+def test_cli_scheduler_option_runs_on_that_cluster(class_tree, tmp_path, tiny_model_file,
+                                                   client, capsys):
+    from featx.cli import main
+
+    code = main(["embed", str(class_tree), str(tmp_path / "f.h5"), "--backbone",
+                 str(tiny_model_file), "--layer", "pool", "--quiet", "--scheduler",
+                 client.scheduler.address, "--shard-size", "5"])
+    assert code == 0 and "embedded 12," in capsys.readouterr().out
+    assert len(featx.load(tmp_path / "f.h5")) == 12
+
+
+def test_on_error_raise_stops_with_the_workers_error(class_tree, tmp_path, tiny_model_file,
+                                                     client):
+    (class_tree / "train" / "cats" / "bad.jpg").write_text("not an image")
+    with pytest.raises(FeatxError, match="bad.jpg"):
+        embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, client=client,
+                   on_error="raise")
+
+
 def test_shards_already_in_parts_are_not_sent_again(class_tree, tmp_path, tiny_model_file,
                                                     client):
     out = tmp_path / "f.h5"
