@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -87,10 +87,16 @@ def embed(
     on_error: str = "skip",
     progress: bool = True,
     lock_timeout: float = 0,
+    client=None,
+    workers: int | None = None,
+    shard_size: int = 256,
 ) -> EmbedResult:
     """Embed every image of ``source`` into the HDF5 feature file ``out`` (created or extended).
 
     Another process writing ``out`` makes this fail at once, or wait up to ``lock_timeout`` s.
+    ``client`` (a ``distributed.Client`` or a scheduler address) or ``workers`` (a new local
+    cluster of that many processes) embeds on Dask, ``shard_size`` images per task; see
+    :mod:`featx.distributed`.
     """
     if on_error not in ON_ERROR:
         raise FeatxError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
@@ -106,7 +112,13 @@ def embed(
         result = EmbedResult(os.fspath(out), listing.items, work.keys, reused=work.reused,
                              duplicates=work.duplicates, failures=work.failures)
         try:
-            if work.todo:
+            if work.todo and (client is not None or workers is not None):
+                from .distributed import embed_on_dask
+
+                embed_on_dask(work.todo, config, out, result, client=client, workers=workers,
+                              shard_size=shard_size, batch_size=batch_size, threads=threads,
+                              on_error=on_error, progress=progress)
+            elif work.todo:
                 _embed_batches(work.todo, config, journal, result, batch_size, threads,
                                on_error, progress)
         except KeyboardInterrupt:
@@ -165,7 +177,16 @@ def _embed_batches(todo, config: FeatureConfig, journal: Journal, result: EmbedR
                    batch_size: int, threads: int, on_error: str, progress: bool) -> None:
     from .backbone import load_backbone
 
-    net = load_backbone(config)
+    embed_items(todo, load_backbone(config), journal.write_part, result, batch_size, threads,
+                on_error, progress)
+
+
+def embed_items(todo, net, write_part: Callable[[dict, store.Rows], None], result: EmbedResult,
+                batch_size: int, threads: int, on_error: str, progress: bool) -> None:
+    """Embed planned ``(item, key, stat)`` triples with ``net``, batch by batch.
+
+    Each batch's rows go to ``write_part(attrs, rows)``; failures to ``result.failures``.
+    """
     attrs = net.config.attrs()
     with ThreadPoolExecutor(threads) as pool, tqdm(
         total=len(todo), unit="img", disable=not progress, desc="embedding"
@@ -186,7 +207,7 @@ def _embed_batches(todo, config: FeatureConfig, journal: Journal, result: EmbedR
                 rows.features = net(np.stack(pixels))
                 _drop_non_finite(rows, result.failures)
                 if rows.keys:
-                    journal.write_part(attrs, rows)
+                    write_part(attrs, rows)
                 result.embedded += len(rows.keys)
             bar.update(len(batch))
 

@@ -38,7 +38,7 @@ class Journal:
     def __init__(self, out: str | os.PathLike, config: FeatureConfig, lock_timeout: float = 0):
         self.out = Path(out)
         self.config = config
-        self.parts_dir = Path(f"{self.out}.parts")
+        self.parts_dir = parts_dir(out)
         self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
@@ -74,9 +74,7 @@ class Journal:
         final = self.parts_dir / f"part-{self._run}-{self._seq:06d}.h5"
         reach("part")
         try:
-            self.parts_dir.mkdir(exist_ok=True)
-            _write_atomic(final, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                             store.append(h5, rows)), point="part")
+            write_part_file(final, attrs, rows)
         except OSError as exc:
             raise FeatxError(f"cannot write {final}: {_reason(exc)}; {self._kept()}") from None
         self.index.add(rows)
@@ -94,11 +92,12 @@ class Journal:
         tmp = Path(f"{self.out}.tmp-{os.getpid()}")
 
         def merge(h5: h5py.File) -> None:
+            keys = set(store.read_rows(h5, features=False).keys) if "keys" in h5 else set()
             for part in parts:
                 with h5py.File(part, "r") as src:
                     if "features" not in h5:
                         store.create(h5, dict(src.attrs), src["features"].shape[1])
-                    store.append(h5, store.read_rows(src))
+                    store.append(h5, store.read_rows(src), keys)
                 reach("commit-merged")
             store.relabel(h5, seen)
             store.set_errors(h5, failures, listed)
@@ -157,6 +156,21 @@ class Journal:
         if self._lock.is_locked:
             self._owner.unlink(missing_ok=True)
             self._lock.release()
+
+
+def parts_dir(out: str | os.PathLike) -> Path:
+    """The folder of the part files of the feature file ``out``: ``OUT.parts``."""
+    return Path(f"{os.fspath(out)}.parts")
+
+
+def write_part_file(path: Path, attrs: dict, rows: store.Rows) -> None:
+    """Write ``rows`` durably as the part file ``path`` (no lock: part names never collide).
+
+    Any process may add parts (a Dask worker, say); rewriting a part with the same rows is harmless.
+    """
+    path.parent.mkdir(exist_ok=True)
+    _write_atomic(path, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
+                                    store.append(h5, rows)), point="part")
 
 
 def _reason(exc: OSError) -> str:

@@ -112,9 +112,12 @@ def create(h5: h5py.File, attrs: dict, dim: int) -> None:
         errors.create_dataset(name, (0,), STR, maxshape=(None,), chunks=(1024,))
 
 
-def append(h5: h5py.File, rows: Rows) -> None:
-    """Append ``rows`` whose keys are not in the file yet, merging label names."""
-    seen = set(_strings(h5["keys"]))
+def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
+    """Append ``rows`` whose keys are not in the file yet, merging label names.
+
+    ``seen``: the file's keys, if the caller keeps them (they are then updated, not read).
+    """
+    seen = set(_strings(h5["keys"])) if seen is None else seen
     fresh = []
     for i, key in enumerate(rows.keys):
         if key not in seen:

@@ -29,6 +29,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--on-error", choices=ON_ERROR, default="skip",
                    help="skip: record failed images in `errors` and go on; raise: stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_dask_options(p)
+    p.add_argument("--shard-size", type=int, default=256,
+                   help="images per Dask task (with --scheduler or --workers)")
     p.set_defaults(run=run)
 
 
@@ -46,6 +49,15 @@ def add_backbone_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resize", choices=RESIZE_POLICIES, default="squash")
 
 
+def add_dask_options(p: argparse.ArgumentParser) -> None:
+    """``--scheduler`` / ``--workers``: run on Dask (shared with other commands)."""
+    dask = p.add_mutually_exclusive_group()
+    dask.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run on this Dask scheduler, e.g. tcp://HOST:8786 (see docs/dask.md)")
+    dask.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="run on a local Dask cluster of N worker processes")
+
+
 def backbone_options(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in
             ("backbone", "layer", "pooling", "input_size", "weights", "preprocess", "resize")}
@@ -55,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     result = embed(
         args.source, args.out, **backbone_options(args), batch_size=args.batch_size,
         threads=args.threads, extensions=args.ext.split(","), recursive=args.recursive,
-        on_error=args.on_error, progress=not args.quiet,
+        on_error=args.on_error, progress=not args.quiet, client=args.scheduler,
+        workers=args.workers, shard_size=args.shard_size,
     )
     reach("summary")
     print(result.summary())
