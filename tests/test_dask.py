@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -164,6 +165,18 @@ def test_grid_search_on_dask_finds_the_local_best_parameters():
     assert on_dask.best_params_ == local.best_params_
     np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"],
                                local.cv_results_["mean_test_score"])
+
+
+def test_cli_train_on_the_scheduler_matches_a_local_train(features_file, tmp_path, client):
+    from featx.cli import main
+
+    assert main(["train", str(features_file), "--out", str(tmp_path / "local")]) == 0
+    assert main(["train", str(features_file), "--out", str(tmp_path / "dask"),
+                 "--scheduler", client.scheduler.address]) == 0
+    local, on_dask = (json.loads((tmp_path / d / "summary.json").read_text())
+                      for d in ("local", "dask"))
+    assert on_dask["best_params"] == local["best_params"]
+    assert on_dask["test_accuracy"] == local["test_accuracy"]
 
 
 def test_without_dask_options_the_backend_is_local():

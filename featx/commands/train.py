@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .embed import add_dask_options
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="fit classifier heads on a feature file",
@@ -18,6 +20,7 @@ def add_parser(subparsers) -> None:
                    help="hold out this stratified random fraction instead of the file's split")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="folder for the reports and model.skops")
+    add_dask_options(p)
     p.set_defaults(run=run)
 
 
@@ -28,10 +31,12 @@ def add_head_option(p: argparse.ArgumentParser, allow_all: bool = False) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..distributed import dask_backend
     from ..heads import get_head, head_names
     from ..training import train
 
     heads = head_names() if args.head == "all" else [get_head(args.head).name]
-    train(args.features, heads, args.out, cv=args.cv, scoring=args.scoring, n_jobs=args.n_jobs,
-          test_size=args.test_size, seed=args.seed)
+    with dask_backend(args.scheduler, args.workers):
+        train(args.features, heads, args.out, cv=args.cv, scoring=args.scoring,
+              n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed)
     return 0
