@@ -135,8 +135,12 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
     A cached row seen at a new path moves there; an unlabelled (or split-less) listing keeps the
     row's stored label (or split), so a plain list of paths never erases labels.
     """
+    keyed = [_cached_key(item, index) for item in items]
+    misses = [i for i, found in enumerate(keyed) if found is None]
     with ThreadPoolExecutor(threads) as pool:
-        keyed = list(pool.map(lambda item: _key(item, index), items))
+        for i, found in zip(misses, pool.map(lambda i: _hashed_key(items[i]), misses),
+                            strict=True):
+            keyed[i] = found
     work = Plan([], store.Rows(np.empty((0, 0)), [], [], [], [], [], []), [], [], 0, 0)
     claimed: set[str] = set()
     for item, (key, stat, error) in zip(items, keyed, strict=True):
@@ -150,7 +154,8 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
         elif key in index.rows:
             work.reused += 1
             _, label, split, *_ = index.rows[key]
-            item = replace(item, label=item.label or label, split=item.split or split)
+            if item.label is None or not item.split:
+                item = replace(item, label=item.label or label, split=item.split or split)
             if index.rows[key] != (store.path_text(item.path), item.label, item.split,
                                    stat.st_size, stat.st_mtime_ns):
                 _add_row(work.seen, item, key, stat)
@@ -160,13 +165,26 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
     return work
 
 
-def _key(item: Item, index: store.Index) -> tuple[str | None, os.stat_result | None, str]:
-    """Content key from the stat cache (same size and mtime) or by hashing the file's bytes."""
+def _cached_key(item: Item, index: store.Index) -> tuple | None:
+    """``(key, stat, "")`` from the stat cache when size and mtime match, else ``None``.
+
+    The rule: a file's bytes are re-hashed only when its size or modification time (ns) differ
+    from those stored for its path; a fully cached rerun reads no image bytes at all.
+    """
+    cached = index.stats.get(store.path_text(item.path))
+    if not cached:
+        return None
     try:
         stat = os.stat(item.path)
-        cached = index.stats.get(store.path_text(item.path))
-        if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
-            return cached[2], stat, ""
+    except OSError:
+        return None
+    return (cached[2], stat, "") if cached[:2] == (stat.st_size, stat.st_mtime_ns) else None
+
+
+def _hashed_key(item: Item) -> tuple[str | None, os.stat_result | None, str]:
+    """``(key, stat, error)`` by hashing the file's bytes; ``error`` says why it is unusable."""
+    try:
+        stat = os.stat(item.path)
         key = file_key(item.path)
     except OSError as exc:
         return None, None, describe_error(exc)
