@@ -31,6 +31,8 @@ from ._faults import reach
 from .config import FeatureConfig, now
 from .errors import FeatxError
 
+MERGE_BYTES = 64 << 20  # parts are merged in groups of about this many feature bytes
+
 
 class Journal:
     """The exclusive writer of one feature file (use as a context manager)."""
@@ -93,12 +95,16 @@ class Journal:
 
         def merge(h5: h5py.File) -> None:
             keys = set(store.read_rows(h5, features=False).keys) if "keys" in h5 else set()
-            for part in parts:
+            pending: list[store.Rows] = []
+            for i, part in enumerate(parts):
                 with h5py.File(part, "r") as src:
                     if "features" not in h5:
                         store.create(h5, dict(src.attrs), src["features"].shape[1])
-                    store.append(h5, store.read_rows(src), keys)
+                    pending.append(store.read_rows(src))
                 reach("commit-merged")
+                if i == len(parts) - 1 or sum(r.features.nbytes for r in pending) > MERGE_BYTES:
+                    store.append(h5, store.concat(pending), keys)
+                    pending = []
             store.relabel(h5, seen)
             store.set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
@@ -169,8 +175,7 @@ def write_part_file(path: Path, attrs: dict, rows: store.Rows) -> None:
     Any process may add parts (a Dask worker, say); rewriting a part with the same rows is harmless.
     """
     path.parent.mkdir(exist_ok=True)
-    _write_atomic(path, lambda h5: (store.create(h5, attrs, rows.features.shape[1]),
-                                    store.append(h5, rows)), point="part")
+    _write_atomic(path, lambda h5: store.write(h5, attrs, rows), point="part")
 
 
 def _reason(exc: OSError) -> str:

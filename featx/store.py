@@ -112,6 +112,32 @@ def create(h5: h5py.File, attrs: dict, dim: int) -> None:
         errors.create_dataset(name, (0,), STR, maxshape=(None,), chunks=(1024,))
 
 
+def write(h5: h5py.File, attrs: dict, rows: Rows) -> None:
+    """Write ``rows`` as a complete feature file of fixed size in one go (a journal part)."""
+    names = sorted({label for label in rows.labels if label is not None})
+    position = {name: i for i, name in enumerate(names)}
+    h5.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, **attrs})
+    h5.attrs["feature_dim"] = rows.features.shape[1]
+    h5.create_dataset("features", data=rows.features.astype(np.float32, copy=False))
+    for name, values in [("paths", [path_text(p) for p in rows.paths]), ("split", rows.split),
+                         ("keys", rows.keys), ("label_names", names)]:
+        h5.create_dataset(name, data=np.array(values, dtype=object), dtype=STR)
+    h5.create_dataset("labels", data=np.array([position.get(x, -1) for x in rows.labels],
+                                              dtype=np.int32))
+    h5.create_dataset("sizes", data=np.array(rows.sizes, dtype=np.int64))
+    h5.create_dataset("mtimes", data=np.array(rows.mtimes, dtype=np.int64))
+    errors = h5.create_group("errors")
+    for name in ERROR_FIELDS:
+        errors.create_dataset(name, (0,), STR)
+
+
+def concat(parts: Sequence[Rows]) -> Rows:
+    """One :class:`Rows` holding the rows of ``parts`` in order."""
+    return Rows(np.concatenate([p.features for p in parts]),
+                *([x for p in parts for x in getattr(p, name)]
+                  for name in ("paths", "labels", "split", "keys", "sizes", "mtimes")))
+
+
 def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
     """Append ``rows`` whose keys are not in the file yet, merging label names.
 

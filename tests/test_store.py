@@ -104,3 +104,19 @@ def test_hdf5_of_another_schema_is_refused(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(FeatxError, match="no such feature file"):
         featx.load(tmp_path / "missing.h5")
+
+
+def test_write_makes_a_complete_file_in_one_go(tmp_path):
+    batch = rows(["k0", "k1"], [None, "z"])
+    with h5py.File(tmp_path / "part.h5", "w") as h5:
+        store.write(h5, {"backbone": "test"}, batch)
+    with h5py.File(tmp_path / "part.h5") as h5:
+        back = store.read_rows(h5)
+    np.testing.assert_array_equal(back.features, batch.features)
+    assert (back.keys, back.labels, back.paths) == (batch.keys, batch.labels, batch.paths)
+
+
+def test_concat_keeps_row_order():
+    joined = store.concat([rows(["a"], ["x"]), rows(["b", "c"], [None, "y"], seed=1)])
+    assert joined.keys == ["a", "b", "c"] and joined.labels == ["x", None, "y"]
+    assert joined.features.shape == (3, 4)
