@@ -3,10 +3,13 @@
 Run from the repository root::
 
     PYTHONPATH=. python benchmarks/embed_throughput.py [--source DIR] [--limit 160]
+        [--backbone resnet50|vgg16|...] [--upscale 3000x2000]
 
-All three measurements use ResNet50 with random weights (``weights=None``), 224x224, in this one
-process, on the same ``--limit`` JPEGs of ``--source`` (a deterministic shuffle of the listing, so
-both classes and both splits appear):
+All three measurements use ``--backbone`` (default ResNet50) with random weights
+(``weights=None``) at its default input size, in this one process, on the same ``--limit`` JPEGs of
+``--source`` (a deterministic shuffle of the listing, so both classes and both splits appear), or
+on copies of them upscaled to ``--upscale`` (to show that large photos cost no more: JPEG draft
+mode decodes them near the target size):
 
 1. **end to end** -- ``featx.engine.embed(list.csv, fresh.h5, backbone="resnet50", weights=None,
    batch_size=32, progress=False)`` into a new temporary file each time. The whole call is timed:
@@ -55,6 +58,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import importlib
 import os
 import random
 import statistics
@@ -70,12 +75,11 @@ import numpy as np  # noqa: E402
 
 import featx.backbone  # noqa: E402
 import featx.engine  # noqa: E402
+from featx import registry  # noqa: E402
 from featx.config import resolve  # noqa: E402
 from featx.decode import decode_image  # noqa: E402
 from featx.sources import list_images  # noqa: E402
 
-BACKBONE = "resnet50"
-SIZE = (224, 224)
 DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hymenoptera"
 
 
@@ -87,13 +91,18 @@ def main(argv: list[str] | None = None) -> None:
     if len(items) < args.limit + n_warm:
         sys.exit(f"{args.source} holds {len(items)} images; need --limit + {n_warm}")
     main_items, warm_items = items[:args.limit], items[args.limit:args.limit + n_warm]
-    naive_paths = [item.path for item in main_items[:args.naive]]
+    spec = registry.get(args.backbone)
+    size = (spec.input_size, spec.input_size)
 
     with tempfile.TemporaryDirectory(prefix="featx-bench-") as tmp:
         tmp = Path(tmp)
+        if args.upscale:
+            main_items = upscale(main_items, tmp / "large", args.upscale)
+            warm_items = upscale(warm_items, tmp / "large-warm", args.upscale)
+        naive_paths = [item.path for item in main_items[:args.naive]]
         source = write_list(tmp / "images.csv", main_items)
         warm_source = write_list(tmp / "warm.csv", warm_items)
-        kwargs = dict(backbone=BACKBONE, weights=None, batch_size=args.batch_size, progress=False)
+        kwargs = dict(backbone=spec.name, weights=None, batch_size=args.batch_size, progress=False)
         real_load = featx.backbone.load_backbone
 
         # Warm-up: imports TensorFlow/Keras and runs every code path once, on other images.
@@ -117,10 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             featx.backbone.load_backbone = real_load
 
-        net = real_load(resolve(BACKBONE, weights=None))
-        net(np.zeros((args.batch_size, *SIZE, 3), np.uint8))  # graph instantiation, kernels
-        pixels = [decode_image(item.path, SIZE) for item in main_items]
-        naive_model = NaiveLoop()
+        net = real_load(resolve(spec.name, weights=None))
+        net(np.zeros((args.batch_size, *size, 3), np.uint8))  # graph instantiation, kernels
+        pixels = [decode_image(item.path, size) for item in main_items]
+        naive_model = NaiveLoop(spec)
         naive_model.warm(naive_paths[0])
 
         runs: dict[str, list[float]] = {"e2e": [], "bare": [], "naive": []}
@@ -165,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{cpu_e2e * 1e3:.0f} ms, bare {cpu_bare * 1e3:.0f} ms, naive {cpu_naive * 1e3:.0f} "
               f"ms; as throughput ratios: e2e/bare {cpu_bare / cpu_e2e:.2f}, e2e/naive "
               f"{cpu_naive / cpu_e2e:.1f}")
-        print(f"embed_throughput {BACKBONE} n={args.limit} end_to_end={e2e:.1f}/s "
+        photos = "x".join(map(str, args.upscale)) if args.upscale else "original"
+        print(f"embed_throughput {spec.name} photos={photos} n={args.limit} end_to_end={e2e:.1f}/s "
               f"bare={bare:.1f}/s naive={naive:.1f}/s e2e/bare={e2e / bare:.2f} "
               f"e2e/naive={e2e / naive:.1f} incl_build={args.limit / incl:.1f}/s "
               f"fwd_share={share['forward'] / share['wall']:.2f} "
@@ -182,7 +192,29 @@ def parse_args(argv):
                         help="images for the naive one-at-a-time loop (default 32)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backbone", default="resnet50", help="registry name (default resnet50)")
+    parser.add_argument("--upscale", type=_size, default=None, metavar="WxH",
+                        help="embed copies of the photos upscaled to WxH (e.g. 3000x2000)")
     return parser.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
+
+
+def upscale(items, folder: Path, size: tuple[int, int]) -> list:
+    """JPEG copies (quality 90) of the items' photos resized to ``size``, as new items."""
+    from PIL import Image
+
+    folder.mkdir()
+    out = []
+    for i, item in enumerate(items):
+        path = folder / f"{i:04d}.jpg"
+        with Image.open(item.path) as img:
+            img.convert("RGB").resize(size, Image.Resampling.BICUBIC).save(path, quality=90)
+        out.append(dataclasses.replace(item, path=str(path)))
+    return out
 
 
 def write_list(path: Path, items) -> Path:
@@ -267,20 +299,22 @@ def run_bare(net, pixels: list[np.ndarray], batch_size: int) -> float:
 
 
 class NaiveLoop:
-    """The one-image-at-a-time Keras tutorial loop."""
+    """The one-image-at-a-time Keras tutorial loop, for the registry backbone ``spec``."""
 
-    def __init__(self):
+    def __init__(self, spec: registry.BackboneSpec):
         import keras
-        from keras.applications import resnet50
 
         keras.utils.set_random_seed(0)
-        self.keras, self.resnet50 = keras, resnet50
-        self.model = resnet50.ResNet50(include_top=False, pooling="avg", weights=None,
-                                       input_shape=(*SIZE, 3))
+        self.keras, self.size = keras, (spec.input_size, spec.input_size)
+        builder = getattr(keras.applications, spec.builder.rsplit(".", 1)[1])
+        module = importlib.import_module(f"keras.applications.{spec.preprocess}")
+        self.preprocess = module.preprocess_input
+        self.model = builder(include_top=False, pooling="avg", weights=None,
+                             input_shape=(*self.size, 3))
 
     def embed_one(self, path: str) -> np.ndarray:
-        img = self.keras.utils.load_img(path, target_size=SIZE)
-        x = self.resnet50.preprocess_input(self.keras.utils.img_to_array(img))
+        img = self.keras.utils.load_img(path, target_size=self.size)
+        x = self.preprocess(self.keras.utils.img_to_array(img))
         return self.model.predict(x[None], verbose=0)[0]
 
     def warm(self, path: str) -> None:

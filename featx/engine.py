@@ -106,7 +106,7 @@ def embed(
     config = resolve(backbone, layer=layer, pooling=pooling, input_size=input_size,
                      weights=weights, preprocess=preprocess, resize=resize)
     listing = list_images(source, extensions, recursive)
-    threads = threads or min(32, os.cpu_count() or 1)
+    threads = threads or decode_threads()
     with Journal(out, config, lock_timeout) as journal:
         work = plan(listing.items, journal.index, threads)
         result = EmbedResult(os.fspath(out), listing.items, work.keys, reused=work.reused,
@@ -127,6 +127,20 @@ def embed(
             journal.commit(work.seen, result.failures, {item.path for item in listing.items})
     result.seconds = time.perf_counter() - start
     return result
+
+
+def decode_threads() -> int:
+    """Default decode (and hashing) threads: ``$FEATX_THREADS``, else one per core, at most 32.
+
+    TensorFlow sizes its own pools (intra-op: one thread per core; inter-op: likewise); override
+    them with its ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` environment variables.
+    """
+    text = os.environ.get("FEATX_THREADS", "")
+    if not text:
+        return min(32, os.cpu_count() or 1)
+    if not text.isdigit() or int(text) < 1:
+        raise FeatxError(f"FEATX_THREADS must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:

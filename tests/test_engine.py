@@ -221,3 +221,15 @@ def test_a_plain_path_list_keeps_stored_labels_and_splits(class_tree, tmp_path, 
     embed_tiny(list(before.paths[:4]), out, tiny_model_file)
     after = featx.load(out)
     assert list(after.y) == list(before.y) and list(after.split) == list(before.split)
+
+
+def test_decode_threads_default_to_the_cores_and_follow_featx_threads(monkeypatch):
+    from featx.engine import decode_threads
+
+    monkeypatch.delenv("FEATX_THREADS", raising=False)
+    assert decode_threads() == min(32, os.cpu_count())
+    monkeypatch.setenv("FEATX_THREADS", "3")
+    assert decode_threads() == 3
+    monkeypatch.setenv("FEATX_THREADS", "many")
+    with pytest.raises(FeatxError, match="FEATX_THREADS"):
+        decode_threads()

@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("out", help="HDF5 feature file to create or extend")
     add_backbone_options(p)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=None, help="decode threads (default: cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="decode threads (default: $FEATX_THREADS, else one per core)")
     p.add_argument("--ext", default=",".join(IMAGE_EXTENSIONS),
                    help="comma-separated file extensions to include")
     p.add_argument("--no-recursive", dest="recursive", action="store_false",
