@@ -31,7 +31,7 @@ from ._faults import reach
 from .config import FeatureConfig, now
 from .errors import FeatxError
 
-MERGE_BYTES = 64 << 20  # parts are merged in groups of about this many feature bytes
+MERGE_BYTES = 8 << 20  # parts are merged in groups of about this many feature bytes
 
 
 class Journal:
