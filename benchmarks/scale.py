@@ -8,7 +8,8 @@ Measured, in one run:
 * **cache**: a rerun over the 20k unchanged images vs the first run; then 100 new images added,
   with the number of files whose bytes were hashed (the stat cache should spare the 20k);
 * **reading**: ``featx.load(f).X`` vs a plain sequential read of the same bytes, and 1,000 random
-  rows through ``Features.rows``.
+  rows through ``Features.rows``; and the same features stored with LZF / gzip compression
+  (smaller, but is reading still fast?).
 
 Backbone: ``mobilenetv2`` with random weights at 32x32 (1280-d), so the run takes minutes on
 2 cores; the costs measured here are featx's own (listing, hashing, journal, merge, HDF5 I/O).
@@ -112,6 +113,35 @@ def reading(path: Path) -> tuple[float, float, float]:
             best_of(3, lambda: featx.load(path).rows(rows)))
 
 
+def compression_table(X: np.ndarray, folder: Path) -> list[str]:  # noqa: N803
+    """Size and read time of ``X`` stored uncompressed (featx's choice), with LZF and gzip."""
+    import h5py
+
+    lines = []
+    rows = np.sort(np.random.default_rng(0).choice(len(X), 1000, replace=False))
+    for compression, level in [(None, None), ("lzf", None), ("gzip", 1), ("gzip", 4)]:
+        path = folder / f"compression-{compression}.h5"
+        with h5py.File(path, "w") as h5:
+            h5.create_dataset("x", data=X, chunks=(max(1, (1 << 20) // (4 * X.shape[1])),
+                                                   X.shape[1]),
+                              compression=compression, compression_opts=level,
+                              shuffle=compression is not None)
+
+        def read_all(path=path):
+            with h5py.File(path) as h5:
+                h5["x"].read_direct(np.empty(X.shape, np.float32))
+
+        def read_rows(path=path):
+            with h5py.File(path) as h5:
+                h5["x"][rows]
+
+        lines.append(f"# {compression or 'none'}{level or ''}: size "
+                     f"{path.stat().st_size / X.nbytes:.2f} x raw, read all "
+                     f"{best_of(3, read_all) * 1e3:.0f} ms, 1000 random rows "
+                     f"{best_of(3, read_rows) * 1e3:.0f} ms")
+    return lines
+
+
 def best_of(repeats: int, call) -> float:
     """The fastest of ``repeats`` timed calls, in seconds (files are in the page cache)."""
     times = []
@@ -154,6 +184,9 @@ def main() -> None:
           f"{added / per_image:.0f} images of first-run work")
     print(f"# reading {args.n + 100} x {dim}: featx.load {load_s * 1e3:.0f} ms, raw read "
           f"{raw_s * 1e3:.0f} ms; 1000 random rows {random_s * 1e3:.0f} ms")
+    import featx
+
+    print("\n".join(compression_table(featx.load(work / "large.h5").X, work)))
     print(f"scale n={args.n} rss_20k/2k={first['rss_mib'] / first_small['rss_mib']:.2f} "
           f"late/early={late / early:.2f} file/(NxDx4)={size_ratio:.2f} "
           f"rerun/first={rerun['seconds'] / first['seconds']:.3f} "
