@@ -50,10 +50,10 @@ class Head:
 HEADS: dict[str, Head] = {head.name: head for head in [
     Head("logreg", "logistic regression",
          lambda: LogisticRegression(max_iter=5000, random_state=RANDOM_STATE),
-         {"clf__C": [0.01, 0.1, 1.0, 10.0, 100.0], "norm": ["l2", "standard"]}),
+         {"clf__C": [0.01, 0.1, 1.0, 10.0, 100.0], "norm": ["l2", "standard", "none"]}),
     Head("linear-svm", "linear support vector machine",
          lambda: LinearSVC(max_iter=20000, random_state=RANDOM_STATE),
-         {"clf__C": [0.001, 0.01, 0.1, 1.0, 10.0], "norm": ["l2", "standard"]}),
+         {"clf__C": [0.001, 0.01, 0.1, 1.0, 10.0], "norm": ["l2", "standard", "none"]}),
     Head("rbf-svm", "support vector machine with an RBF kernel",
          lambda: SVC(kernel="rbf", random_state=RANDOM_STATE),
          {"clf__C": [0.1, 1.0, 10.0, 100.0], "clf__gamma": ["scale", 0.1, 1.0]}),
