@@ -53,8 +53,9 @@ featx.journal.Journal.write_part = timed_write
 featx.engine.file_key = counted_key
 featx.backbone.load_backbone = timed_load
 start = time.perf_counter()
-r = featx.engine.embed(sys.argv[1], sys.argv[2], backbone="mobilenetv2", weights=None,
-                       input_size=32, batch_size=64, progress=False)
+size = int(sys.argv[5]) if sys.argv[5] != "default" else None
+r = featx.engine.embed(sys.argv[1], sys.argv[2], backbone=sys.argv[4], weights=None,
+                       input_size=size, batch_size=int(sys.argv[6]), progress=False)
 json.dump({"seconds": time.perf_counter() - start, "embedded": r.embedded, "reused": r.reused,
            "hashed": hashed[0], "build": build[0], "stamps": stamps}, open(sys.argv[3], "w"))
 """
@@ -73,11 +74,15 @@ def make_images(folder: Path, start: int, stop: int) -> None:
         Image.fromarray(pixels.astype(np.uint8)).save(path, quality=90)
 
 
-def run_embed(source: Path, out: Path) -> dict:
-    """One ``featx embed`` in a child process: its JSON report plus peak RSS in MiB."""
+def run_embed(source: Path, out: Path, backbone: str = "mobilenetv2", input_size: int | None = 32,
+              batch_size: int = 64, env: dict | None = None) -> dict:
+    """One ``featx embed`` (random weights) in a child process: its JSON report (seconds,
+    embedded, reused, files hashed, model build seconds, batch times) plus peak RSS in MiB."""
     report = out.with_suffix(".json")
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(source), str(out), str(report)],
-                            stderr=subprocess.DEVNULL)
+    args = [str(source), str(out), str(report), backbone, str(input_size or "default"),
+            str(batch_size)]
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args], stderr=subprocess.DEVNULL,
+                            env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
