@@ -21,14 +21,12 @@ Dask is imported only here, and only when a client, scheduler or worker count is
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import numpy as np
 from tqdm import tqdm
 
 from . import journal, store
@@ -125,14 +123,8 @@ def embed_shard(todo: list, shard: int, *, config: FeatureConfig, out: str, run:
                 progress=False)
     if batches:
         part = journal.parts_dir(out) / f"part-{run}-{shard:06d}.h5"
-        journal.write_part_file(part, attrs, _concat(batches))
+        journal.write_part_file(part, attrs, store.concat(batches))
     return result.embedded, result.failures, len(todo)
-
-
-def _concat(batches: list[store.Rows]) -> store.Rows:
-    columns = [list(itertools.chain.from_iterable(getattr(rows, name) for rows in batches))
-               for name in store.ROW_DATASETS[1:]]
-    return store.Rows(np.concatenate([rows.features for rows in batches]), *columns)
 
 
 @functools.lru_cache(maxsize=2)

@@ -155,7 +155,7 @@ def plan(items: Sequence[Item], index: store.Index, threads: int) -> Plan:
         for i, found in zip(misses, pool.map(lambda i: _hashed_key(items[i]), misses),
                             strict=True):
             keyed[i] = found
-    work = Plan([], store.Rows(np.empty((0, 0)), [], [], [], [], [], []), [], [], 0, 0)
+    work = Plan([], store.Rows.empty(), [], [], 0, 0)
     claimed: set[str] = set()
     for item, (key, stat, error) in zip(items, keyed, strict=True):
         work.keys.append(key)
@@ -224,7 +224,7 @@ def embed_items(todo, net, write_part: Callable[[dict, store.Rows], None], resul
         total=len(todo), unit="img", disable=not progress, desc="embedding"
     ) as bar:
         for batch, decoded in _decode_ahead(todo, pool, net.config, batch_size):
-            rows = store.Rows(np.empty((0, net.dim), np.float32), [], [], [], [], [], [])
+            rows = store.Rows.empty(net.dim)
             pixels = []
             for (item, key, stat), future in zip(batch, decoded, strict=True):
                 try:
@@ -237,7 +237,7 @@ def embed_items(todo, net, write_part: Callable[[dict, store.Rows], None], resul
                     result.failures.append(failure)
             if pixels:
                 rows.features = net(np.stack(pixels))
-                _drop_non_finite(rows, result.failures)
+                rows = _drop_non_finite(rows, result.failures)
                 if rows.keys:
                     write_part(attrs, rows)
                 result.embedded += len(rows.keys)
@@ -272,15 +272,10 @@ def _add_row(rows: store.Rows, item: Item, key: str, stat: os.stat_result) -> No
     rows.mtimes.append(stat.st_mtime_ns)
 
 
-def _drop_non_finite(rows: store.Rows, failures: list[store.Failure]) -> None:
+def _drop_non_finite(rows: store.Rows, failures: list[store.Failure]) -> store.Rows:
     """Never cache NaN/Inf features: those images become failures with the reason."""
     finite = np.isfinite(rows.features).all(axis=1)
-    if finite.all():
-        return
     for i in np.flatnonzero(~finite):
         failures.append(store.Failure(rows.paths[i], "backbone returned NaN/Inf features "
                                       "(broken weights?); not cached", rows.keys[i]))
-    keep = np.flatnonzero(finite)
-    rows.features = rows.features[keep]
-    for name in ("paths", "labels", "split", "keys", "sizes", "mtimes"):
-        setattr(rows, name, [getattr(rows, name)[i] for i in keep])
+    return rows if finite.all() else rows.take(np.flatnonzero(finite).tolist())

@@ -56,6 +56,18 @@ class Rows:
     def __len__(self) -> int:
         return len(self.keys)
 
+    @classmethod
+    def empty(cls, dim: int = 0) -> Rows:
+        return cls(np.empty((0, dim), np.float32), [], [], [], [], [], [])
+
+    def take(self, indices: Sequence[int]) -> Rows:
+        """The rows at ``indices``, in that order."""
+        return Rows(self.features[list(indices)],
+                    *([getattr(self, name)[i] for i in indices] for name in _COLUMNS))
+
+
+_COLUMNS = ("paths", "labels", "split", "keys", "sizes", "mtimes")
+
 
 @dataclass
 class Failure:
@@ -134,8 +146,7 @@ def write(h5: h5py.File, attrs: dict, rows: Rows) -> None:
 def concat(parts: Sequence[Rows]) -> Rows:
     """One :class:`Rows` holding the rows of ``parts`` in order."""
     return Rows(np.concatenate([p.features for p in parts]),
-                *([x for p in parts for x in getattr(p, name)]
-                  for name in ("paths", "labels", "split", "keys", "sizes", "mtimes")))
+                *([x for p in parts for x in getattr(p, name)] for name in _COLUMNS))
 
 
 def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
@@ -151,16 +162,16 @@ def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
             fresh.append(i)
     if not fresh:
         return
-    label_ids = _label_ids(h5, [rows.labels[i] for i in fresh])
+    new = rows.take(fresh)
     start, stop = len(h5["keys"]), len(h5["keys"]) + len(fresh)
     columns = {
-        "features": rows.features[fresh],
-        "paths": [path_text(rows.paths[i]) for i in fresh],
-        "labels": label_ids,
-        "split": [rows.split[i] for i in fresh],
-        "keys": [rows.keys[i] for i in fresh],
-        "sizes": [rows.sizes[i] for i in fresh],
-        "mtimes": [rows.mtimes[i] for i in fresh],
+        "features": new.features,
+        "paths": [path_text(p) for p in new.paths],
+        "labels": _label_ids(h5, new.labels),
+        "split": new.split,
+        "keys": new.keys,
+        "sizes": new.sizes,
+        "mtimes": new.mtimes,
     }
     for name, values in columns.items():
         h5[name].resize(stop, axis=0)
