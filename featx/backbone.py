@@ -11,6 +11,7 @@ This is the only module that imports TensorFlow, and only when :func:`load_backb
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import os
 
@@ -55,8 +56,13 @@ class Backbone:
         return self._forward(pixels).numpy()
 
 
+@functools.lru_cache(maxsize=2)
 def load_backbone(config: FeatureConfig) -> Backbone:
-    """Build (downloading or reading weights as configured) and compile the feature function."""
+    """Build (downloading or reading weights as configured) and compile the feature function.
+
+    Built once per process and configuration: later calls (the fits of a grid search, the shards
+    of a Dask worker) reuse it.
+    """
     return Backbone(config)
 
 

@@ -37,7 +37,6 @@ from .errors import FeatxError
 if TYPE_CHECKING:
     from distributed import Client
 
-    from .backbone import Backbone
 
 RETRIES = 2
 
@@ -119,7 +118,9 @@ def embed_shard(todo: list, shard: int, *, config: FeatureConfig, out: str, run:
         attrs.update(batch_attrs)
         batches.append(rows)
 
-    embed_items(todo, backbone(config), keep, result, batch_size, threads, on_error,
+    from .backbone import load_backbone
+
+    embed_items(todo, load_backbone(config), keep, result, batch_size, threads, on_error,
                 progress=False)
     if batches:
         part = journal.parts_dir(out) / f"part-{run}-{shard:06d}.h5"
@@ -127,9 +128,4 @@ def embed_shard(todo: list, shard: int, *, config: FeatureConfig, out: str, run:
     return result.embedded, result.failures, len(todo)
 
 
-@functools.lru_cache(maxsize=2)
-def backbone(config: FeatureConfig) -> Backbone:
-    """The backbone of ``config``, built once per (worker) process."""
-    from .backbone import load_backbone
 
-    return load_backbone(config)

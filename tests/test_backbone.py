@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from featx.backbone import load_backbone
+from featx.backbone import Backbone, load_backbone
 from featx.config import resolve
 from featx.errors import FeatxError
 
@@ -30,8 +30,8 @@ def test_resnet50_gives_2048_features():
 
 
 def test_random_weights_are_seeded_so_reruns_agree():
-    first = load_backbone(resolve("mobilenetv2", weights=None, input_size=64))(BATCH)
-    second = load_backbone(resolve("mobilenetv2", weights=None, input_size=64))(BATCH)
+    first = Backbone(resolve("mobilenetv2", weights=None, input_size=64))(BATCH)
+    second = Backbone(resolve("mobilenetv2", weights=None, input_size=64))(BATCH)
     np.testing.assert_array_equal(first, second)
 
 
@@ -59,3 +59,8 @@ def test_unreadable_model_file_is_a_clear_error(tmp_path):
 def test_fixed_model_input_refuses_another_size(tiny_model_file):
     with pytest.raises(FeatxError, match="fixed at 32x32"):
         load_backbone(resolve(str(tiny_model_file), input_size=64))
+
+
+def test_a_configuration_is_built_once_per_process(tiny_model_file):
+    config = resolve(str(tiny_model_file))
+    assert load_backbone(config) is load_backbone(config)
