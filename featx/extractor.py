@@ -30,6 +30,7 @@ from .errors import FeatxError
 
 LOCK_TIMEOUT = 3600.0
 
+
 class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Image paths -> backbone features, cached in the HDF5 file ``cache``.
 
