@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from . import store
 from .config import FeatureConfig, software_versions
 from .errors import FeatxError
+from .journal import parts_dir, pending_parts
 
 BLOCK_ROWS = 4096
 FILE_ATTRS = ("format", "format_version", "feature_dim", "created", "updated")
@@ -64,7 +64,7 @@ def _row_counts(h5: h5py.File) -> list[str]:
 
 
 def _keys(h5: h5py.File) -> list[str]:
-    keys = store._strings(h5["keys"])
+    keys = store.read_keys(h5)
     duplicates = len(keys) - len(set(keys))
     empty = sum(1 for k in keys if not k)
     found = [f"{duplicates} duplicate keys"] if duplicates else []
@@ -102,9 +102,8 @@ def _errors(h5: h5py.File) -> list[str]:
 
 
 def _pending_parts(path: str | os.PathLike) -> list[str]:
-    parts_dir = Path(f"{os.fspath(path)}.parts")
-    parts = sorted(parts_dir.glob("part-*.h5")) if parts_dir.is_dir() else []
+    parts = pending_parts(path)
     if not parts:
         return []
-    return [f"{len(parts)} pending parts in {parts_dir} (an interrupted run; rerun "
+    return [f"{len(parts)} pending parts in {parts_dir(path)} (an interrupted run; rerun "
             "`featx embed` to merge them)"]

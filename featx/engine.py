@@ -56,6 +56,15 @@ class EmbedResult:
                 f"{self.duplicates}, failed {len(self.failures)} in {self.seconds:.1f} s"
                 f"{rate}{stop}")
 
+    def report(self, limit: int = 20) -> str:
+        """The summary line, then up to ``limit`` failed images with their reasons."""
+        lines = [self.summary()]
+        lines += [f"  failed: {store.path_text(f.path)}: {f.reason}" for f in self.failures[:limit]]
+        if len(self.failures) > limit:
+            lines.append(f"  ... and {len(self.failures) - limit} more "
+                         f"(see `featx info {self.out}`)")
+        return "\n".join(lines)
+
 
 @dataclass
 class Plan:

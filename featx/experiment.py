@@ -73,9 +73,7 @@ def run_spec(spec: Spec, log: Callable[[str], object] = print,
     options = dict(spec.backbone)
     backbone = options.pop("name")
     result = embed(spec.source, spec.features, backbone=backbone, progress=progress, **options)
-    log(result.summary())
-    for failure in result.failures:
-        log(f"  failed: {failure.path}: {failure.reason}")
+    log(result.report())
     return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, **spec.train)
 
 

@@ -56,7 +56,7 @@ class Journal:
             raise FeatxError(f"{self.out} is being written by another featx process "
                              f"({self._holder()}); wait for it or choose another output") from None
         except OSError as exc:
-            raise FeatxError(f"cannot write {self.out}: {exc.strerror or exc}") from None
+            raise FeatxError(f"cannot write {self.out}: {_reason(exc)}") from None
         try:
             self._owner.write_text(json.dumps(
                 {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}))
@@ -86,7 +86,7 @@ class Journal:
 
         Returns False when there was nothing to change (the file is left untouched).
         """
-        parts = self._parts()
+        parts = pending_parts(self.out)
         if not parts and not self.out.exists():
             return False
         if not parts and not seen.keys and not self._errors_change(failures, listed):
@@ -94,7 +94,7 @@ class Journal:
         tmp = Path(f"{self.out}.tmp-{os.getpid()}")
 
         def merge(h5: h5py.File) -> None:
-            keys = set(store.read_rows(h5, features=False).keys) if "keys" in h5 else set()
+            keys = set(store.read_keys(h5)) if "keys" in h5 else set()
             pending: list[store.Rows] = []
             for i, part in enumerate(parts):
                 with h5py.File(part, "r") as src:
@@ -135,7 +135,7 @@ class Journal:
 
     def _read_index(self) -> store.Index:
         index = store.Index()
-        for path in ([self.out] if self.out.exists() else []) + self._parts():
+        for path in ([self.out] if self.out.exists() else []) + pending_parts(self.out):
             with store.open_file(path) as h5:
                 lines = self.config.mismatches(dict(h5.attrs))
                 if lines:
@@ -147,9 +147,6 @@ class Journal:
         for stale in leftovers:
             os.unlink(stale)
         return index
-
-    def _parts(self) -> list[Path]:
-        return sorted(self.parts_dir.glob("part-*.h5")) if self.parts_dir.is_dir() else []
 
     def _holder(self) -> str:
         try:
@@ -167,6 +164,12 @@ class Journal:
 def parts_dir(out: str | os.PathLike) -> Path:
     """The folder of the part files of the feature file ``out``: ``OUT.parts``."""
     return Path(f"{os.fspath(out)}.parts")
+
+
+def pending_parts(out: str | os.PathLike) -> list[Path]:
+    """The part files in ``OUT.parts`` not merged into ``out`` yet, in order."""
+    folder = parts_dir(out)
+    return sorted(folder.glob("part-*.h5")) if folder.is_dir() else []
 
 
 def write_part_file(path: Path, attrs: dict, rows: store.Rows) -> None:

@@ -154,7 +154,7 @@ def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
 
     ``seen``: the file's keys, if the caller keeps them (they are then updated, not read).
     """
-    seen = set(_strings(h5["keys"])) if seen is None else seen
+    seen = set(read_keys(h5)) if seen is None else seen
     fresh = []
     for i, key in enumerate(rows.keys):
         if key not in seen:
@@ -180,7 +180,7 @@ def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
 
 def relabel(h5: h5py.File, rows: Rows) -> None:
     """Point existing rows (found by key) at the paths, labels and splits given in ``rows``."""
-    index = {k: i for i, k in enumerate(_strings(h5["keys"]))}
+    index = {k: i for i, k in enumerate(read_keys(h5))}
     hits = sorted((index[k], i) for i, k in enumerate(rows.keys) if k in index)
     if not hits:
         return
@@ -223,10 +223,15 @@ def read_rows(h5: h5py.File, features: bool = True) -> Rows:
         paths=_strings(h5["paths"]),
         labels=[names[i] if i >= 0 else None for i in h5["labels"][:]],
         split=_strings(h5["split"]),
-        keys=_strings(h5["keys"]),
+        keys=read_keys(h5),
         sizes=h5["sizes"][:].tolist(),
         mtimes=h5["mtimes"][:].tolist(),
     )
+
+
+def read_keys(h5: h5py.File) -> list[str]:
+    """The content keys of an open file, in row order."""
+    return _strings(h5["keys"])
 
 
 def read_index(h5: h5py.File, index: Index | None = None) -> Index:

@@ -233,3 +233,14 @@ def test_decode_threads_default_to_the_cores_and_follow_featx_threads(monkeypatc
     monkeypatch.setenv("FEATX_THREADS", "many")
     with pytest.raises(FeatxError, match="FEATX_THREADS"):
         decode_threads()
+
+
+def test_report_lists_failures_up_to_a_limit():
+    from featx import store
+    from featx.engine import EmbedResult
+
+    result = EmbedResult("f.h5", [], [], failures=[store.Failure(f"/{i}.jpg", "bad")
+                                                   for i in range(3)])
+    lines = result.report(limit=2).splitlines()
+    assert lines[1:] == ["  failed: /0.jpg: bad", "  failed: /1.jpg: bad",
+                         "  ... and 1 more (see `featx info f.h5`)"]

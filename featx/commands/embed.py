@@ -9,7 +9,6 @@ from ..config import POOLINGS
 from ..decode import RESIZE_POLICIES
 from ..engine import ON_ERROR, embed
 from ..sources import IMAGE_EXTENSIONS
-from ..store import path_text
 
 EXIT_PARTIAL = 1
 
@@ -72,11 +71,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, shard_size=args.shard_size,
     )
     reach("summary")
-    print(result.summary())
-    for failure in result.failures[:20]:
-        print(f"  failed: {path_text(failure.path)}: {failure.reason}")
-    if len(result.failures) > 20:
-        print(f"  ... and {len(result.failures) - 20} more (see `featx info {args.out}`)")
+    print(result.report())
     if result.interrupted:
         return 130
     return EXIT_PARTIAL if result.failures else 0
