@@ -12,16 +12,16 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "embed": "featx.engine",
-    "load": "featx.store",
-    "list_images": "featx.sources",
+    "embed": "featx.embedding.run",
+    "load": "featx.store.read",
+    "list_images": "featx.images.sources",
     "FeatxError": "featx.errors",
     "FeatureExtractor": "featx.extractor",
     "load_xy": "featx.extractor",
-    "make_head": "featx.heads",
-    "head_grid": "featx.heads",
-    "train": "featx.training",
-    "predict": "featx.prediction",
+    "make_head": "featx.learn.heads",
+    "head_grid": "featx.learn.heads",
+    "train": "featx.learn.train",
+    "predict": "featx.learn.predict",
 }
 
 

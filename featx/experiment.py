@@ -14,10 +14,10 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .engine import embed
-from .errors import FeatxError
-from .heads import HEADS, get_head
-from .training import Result, train
+from featx.embedding.run import embed
+from featx.errors import FeatxError
+from featx.learn.heads import HEADS, get_head
+from featx.learn.train import Result, train
 
 SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
 BACKBONE_KEYS = {"name", "layer", "pooling", "input_size", "weights", "preprocess", "resize",

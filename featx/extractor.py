@@ -25,8 +25,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from . import store
-from .errors import FeatxError
+from featx.errors import FeatxError
+from featx.store import read as store
 
 LOCK_TIMEOUT = 3600.0
 
@@ -95,7 +95,7 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tags
 
     def _features(self, paths: list[str]) -> np.ndarray:
-        from .engine import embed
+        from featx.embedding.run import embed
 
         result = embed(paths, self.cache, backbone=self.backbone, layer=self.layer,
                        pooling=self.pooling, input_size=self.input_size, weights=self.weights,

@@ -61,7 +61,7 @@ def test_transform_returns_rows_in_the_order_of_the_paths(extractor, class_tree)
 
 
 def test_grid_search_embeds_each_image_exactly_once(extractor, class_tree, monkeypatch):
-    from featx.backbone import Backbone
+    from featx.backbones.build import Backbone
 
     calls = []
     original = Backbone.__call__

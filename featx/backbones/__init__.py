@@ -1,0 +1,1 @@
+"""Backbones: the registry, the feature configuration, and the feature function h = f(x; W)."""

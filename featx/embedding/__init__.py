@@ -1,0 +1,1 @@
+"""The embedding run behind ``featx embed``: plan -> batches through the backbone -> the journal."""

@@ -1,0 +1,1 @@
+"""The HDF5 feature file: its schema, writing and reading it, the crash-safe journal, checks."""

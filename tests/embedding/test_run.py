@@ -1,0 +1,246 @@
+"""featx.engine.embed: every image embedded once, cached by content, failures recorded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import featx
+from featx.backbones.build import load_backbone
+from featx.backbones.config import resolve
+from featx.errors import FeatxError
+from featx.images.decode import decode_image
+from featx.store.journal import Journal
+from tests.helpers import write_image
+
+
+def embed_tiny(source, out, model, **options):
+    options = {"layer": "pool", "batch_size": 4, "progress": False, **options}
+    return featx.embed(source, out, backbone=str(model), **options)
+
+
+def test_class_tree_gives_one_row_per_image_with_labels_and_splits(class_tree, tmp_path,
+                                                                   tiny_model_file):
+    result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    feats = featx.load(tmp_path / "f.h5")
+    assert (result.embedded, result.reused, result.failures) == (12, 0, [])
+    assert feats.X.shape == (12, 8) and feats.X.dtype == np.float32
+    assert feats.label_names == ["cats", "dogs"]
+    assert sorted(set(feats.split)) == ["train", "val"]
+    assert len(set(feats.keys)) == 12
+    for path, label, split in zip(feats.paths, feats.y, feats.split, strict=True):
+        assert Path(path).parent.name == feats.label_names[label]
+        assert Path(path).parent.parent.name == split
+
+
+def test_features_equal_the_backbone_on_decoded_images(class_tree, tmp_path, tiny_model_file):
+    embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    feats = featx.load(tmp_path / "f.h5")
+    net = load_backbone(resolve(str(tiny_model_file), layer="pool"))
+    pixels = np.stack([decode_image(p, (32, 32)) for p in feats.paths])
+    np.testing.assert_allclose(feats.X, net(pixels), atol=1e-6)
+
+
+def test_file_attributes_record_the_full_configuration(class_tree, tmp_path, tiny_model_file):
+    embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, resize="pad")
+    meta = featx.load(tmp_path / "f.h5").meta
+    assert meta["backbone"] == "file" and meta["model_file"] == str(tiny_model_file)
+    assert (meta["layer"], meta["pooling"], meta["resize"], meta["preprocess"]) == (
+        "pool", "avg", "pad", "none")
+    assert meta["input_size"] == [32, 32] and meta["feature_dim"] == 8
+    assert meta["weights_fingerprint"].startswith("sha256:")
+    for key in ("featx_version", "keras_version", "tensorflow_version", "created", "updated"):
+        assert meta[key]
+
+
+def test_rerun_embeds_nothing_and_leaves_the_file_untouched(class_tree, tmp_path,
+                                                            tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    before = out.stat().st_mtime_ns
+    result = embed_tiny(class_tree, out, tiny_model_file)
+    assert (result.embedded, result.reused) == (0, 12)
+    assert out.stat().st_mtime_ns == before
+
+
+def test_cached_rerun_does_not_import_tensorflow(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    code = ("import sys, featx; r = featx.embed(sys.argv[1], sys.argv[2], backbone=sys.argv[3], "
+            "layer='pool', progress=False); assert r.embedded == 0, r; "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
+    subprocess.run([sys.executable, "-c", code, str(class_tree), str(out), str(tiny_model_file)],
+                   check=True)
+
+
+def test_moved_file_is_not_embedded_again_and_its_path_is_updated(class_tree, tmp_path,
+                                                                  tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    old = class_tree / "train" / "cats" / "cats0.jpg"
+    new = class_tree / "train" / "dogs" / "renamed.jpg"
+    old.rename(new)
+    result = embed_tiny(class_tree, out, tiny_model_file)
+    feats = featx.load(out)
+    assert result.embedded == 0
+    row = list(feats.paths).index(str(new))
+    assert feats.label_names[feats.y[row]] == "dogs"
+    assert str(old) not in set(feats.paths)
+
+
+def test_changed_content_is_embedded_again(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    write_image(class_tree / "val" / "dogs" / "dogs0.jpg", seed=999)
+    result = embed_tiny(class_tree, out, tiny_model_file)
+    assert (result.embedded, result.reused) == (1, 11)
+
+
+def test_identical_bytes_at_two_paths_are_one_row(class_tree, tmp_path, tiny_model_file):
+    shutil.copy(class_tree / "val" / "dogs" / "dogs0.jpg", class_tree / "val" / "dogs" / "copy.jpg")
+    result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    assert (result.embedded, result.duplicates) == (12, 1)
+    assert len(featx.load(tmp_path / "f.h5")) == 12
+
+
+def test_bad_files_land_in_errors_and_everything_else_is_embedded(class_tree, tmp_path,
+                                                                 tiny_model_file):
+    bad = class_tree / "train" / "cats"
+    good = (bad / "cats0.jpg").read_bytes()
+    (bad / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (bad / "empty.jpg").write_bytes(b"")
+    (bad / "text.png").write_text("not an image")
+    result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    reasons = {Path(f.path).name: f.reason for f in featx.load(tmp_path / "f.h5").errors}
+    assert result.embedded == 12
+    assert "truncated" in reasons["truncated.jpg"]
+    assert reasons["empty.jpg"] == "empty file (0 bytes)"
+    assert "not an image" in reasons["text.png"]
+    rerun = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    assert (rerun.embedded, len(rerun.failures)) == (0, 3)
+
+
+def test_on_error_raise_stops_at_the_first_bad_image(class_tree, tmp_path, tiny_model_file):
+    (class_tree / "train" / "cats" / "bad.jpg").write_text("not an image")
+    with pytest.raises(FeatxError, match="bad.jpg"):
+        embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, on_error="raise")
+
+
+def test_appending_with_another_configuration_is_refused(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    with pytest.raises(FeatxError, match="pooling: file has 'avg', this run asks for 'max'"):
+        embed_tiny(class_tree, out, tiny_model_file, pooling="max")
+
+
+def test_a_second_writer_is_refused_naming_the_holder(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    config = resolve(str(tiny_model_file), layer="pool")
+    with Journal(out, config), pytest.raises(FeatxError, match=f"pid {os.getpid()}"):
+        embed_tiny(class_tree, out, tiny_model_file)
+
+
+def test_new_classes_extend_label_names_and_keep_old_labels_right(class_tree, tmp_path,
+                                                                  tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree / "train", out, tiny_model_file)
+    write_image(class_tree / "train" / "ants" / "a.jpg", seed=500)
+    embed_tiny(class_tree / "train", out, tiny_model_file)
+    feats = featx.load(out)
+    assert feats.label_names == ["ants", "cats", "dogs"]
+    for path, label in zip(feats.paths, feats.y, strict=True):
+        assert Path(path).parent.name == feats.label_names[label]
+
+
+def test_interrupt_keeps_the_finished_batches(class_tree, tmp_path, tiny_model_file, monkeypatch):
+    from featx.backbones import build as backbone
+
+    calls = []
+    original = backbone.Backbone.__call__
+
+    def interrupt_on_second_batch(self, pixels):
+        calls.append(len(pixels))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, pixels)
+
+    monkeypatch.setattr(backbone.Backbone, "__call__", interrupt_on_second_batch)
+    result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    assert result.interrupted and result.embedded == 4
+    assert len(featx.load(tmp_path / "f.h5")) == 4
+    monkeypatch.setattr(backbone.Backbone, "__call__", original)
+    assert embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file).embedded == 8
+
+
+def test_nan_features_are_not_cached(class_tree, tmp_path, nan_model_file):
+    result = embed_tiny(class_tree, tmp_path / "f.h5", nan_model_file)
+    assert result.embedded == 0 and len(result.failures) == 12
+    assert "NaN/Inf" in result.failures[0].reason
+    assert not (tmp_path / "f.h5").exists()
+
+
+def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model_file):
+    images = tmp_path / "many"
+    for i in range(80):
+        write_image(images / ("a" if i % 2 else "b") / f"{i:03d}.jpg", seed=i, size=(96, 80))
+    reference = tmp_path / "reference.h5"
+    embed_tiny(images, reference, tiny_model_file)
+
+    out = tmp_path / "killed.h5"
+    code = ("import sys, featx; featx.embed(sys.argv[1], sys.argv[2], backbone=sys.argv[3], "
+            "layer='pool', batch_size=2, threads=1, progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(images), str(out),
+                             str(tiny_model_file)])
+    parts = Path(f"{out}.parts")
+    while proc.poll() is None and len(list(parts.glob("part-*.h5"))) < 5:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert len(list(parts.glob("part-*.h5"))) >= 5, "the run ended before it could be killed"
+
+    result = embed_tiny(images, out, tiny_model_file)
+    assert result.embedded < 80
+    got, want = featx.load(out), featx.load(reference)
+    assert sorted(got.keys) == sorted(want.keys)
+    order_got, order_want = np.argsort(got.keys), np.argsort(want.keys)
+    np.testing.assert_allclose(got.X[order_got], want.X[order_want], atol=1e-6)
+    assert list(got.paths[order_got]) == list(want.paths[order_want])
+
+
+def test_a_plain_path_list_keeps_stored_labels_and_splits(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file)
+    before = featx.load(out)
+    embed_tiny(list(before.paths[:4]), out, tiny_model_file)
+    after = featx.load(out)
+    assert list(after.y) == list(before.y) and list(after.split) == list(before.split)
+
+
+def test_decode_threads_default_to_the_cores_and_follow_featx_threads(monkeypatch):
+    from featx.embedding.run import decode_threads
+
+    monkeypatch.delenv("FEATX_THREADS", raising=False)
+    assert decode_threads() == min(32, os.cpu_count())
+    monkeypatch.setenv("FEATX_THREADS", "3")
+    assert decode_threads() == 3
+    monkeypatch.setenv("FEATX_THREADS", "many")
+    with pytest.raises(FeatxError, match="FEATX_THREADS"):
+        decode_threads()
+
+
+def test_report_lists_failures_up_to_a_limit():
+    from featx.embedding.run import EmbedResult
+    from featx.store import read as store
+
+    result = EmbedResult("f.h5", [], [], failures=[store.Failure(f"/{i}.jpg", "bad")
+                                                   for i in range(3)])
+    lines = result.report(limit=2).splitlines()
+    assert lines[1:] == ["  failed: /0.jpg: bad", "  failed: /1.jpg: bad",
+                         "  ... and 1 more (see `featx info f.h5`)"]

@@ -1,0 +1,61 @@
+"""Test helpers (imported by test modules; the fixtures stay in ``conftest.py``): paths of the
+repository and of ../shared, tiny generated images, and synthetic feature files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+LITE0_FILE = SHARED / "backbones" / "efficientnet_lite0_imagenet.keras"
+HYMENOPTERA = SHARED / "data" / "hymenoptera"
+
+needs_shared = pytest.mark.skipif(not LITE0_FILE.exists() or not HYMENOPTERA.is_dir(),
+                                  reason="../shared (backbones and hymenoptera) not present")
+
+
+def write_image(path: Path, seed: int, size: tuple[int, int] = (48, 40), fmt: str = "JPEG") -> Path:
+    """A small random-but-structured RGB image (different seeds give different bytes)."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, fmt)
+    return path
+
+
+SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras", "layer": "pool",
+                   "pooling": "avg", "input_size": [32, 32], "resize": "squash",
+                   "preprocess": "none", "weights": "", "weights_fingerprint": "sha256:synthetic"}
+
+
+def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("train", "val"),
+                   seed: int = 0, attrs: dict | None = None) -> Path:
+    """A feature file of two well-separated Gaussian classes (``ants``, ``bees``) per split."""
+    import h5py
+
+    from featx.store import read as store
+
+    rng = np.random.default_rng(seed)
+    rows = store.Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
+    blocks = []
+    for split in splits:
+        for c, label in enumerate(("ants", "bees")):
+            centre = np.zeros(dim)
+            centre[c] = 4.0
+            blocks.append(rng.normal(centre, 1.0, (n_per_class, dim)))
+            for i in range(n_per_class):
+                rows.paths.append(f"/photos/{split}/{label}/{i}.jpg")
+                rows.labels.append(label)
+                rows.split.append(split)
+                rows.keys.append(f"{split}-{label}-{i}")
+                rows.sizes.append(1)
+                rows.mtimes.append(1)
+    rows.features = np.concatenate(blocks).astype(np.float32)
+    with h5py.File(path, "w") as h5:
+        store.create(h5, attrs or SYNTHETIC_ATTRS, dim)
+        store.append(h5, rows)
+    return path

@@ -1,0 +1,43 @@
+"""The built-in heads: one table, each a norm -> pca -> clf pipeline with a usable grid."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import Normalizer, StandardScaler
+
+from featx.errors import FeatxError
+from featx.learn.heads import HEADS, head_grid, make_head
+
+
+@pytest.mark.parametrize("name", list(HEADS))
+def test_every_head_searches_its_default_grid(name):
+    X, y = make_blobs(120, n_features=10, centers=2, random_state=0)
+    search = GridSearchCV(make_head(name), head_grid(name), cv=3).fit(X, y)
+    assert search.best_score_ > 0.9
+    assert [step for step, _ in search.best_estimator_.steps] == ["norm", "pca", "clf"]
+
+
+def test_normalisation_and_pca_are_options():
+    head = make_head("logreg", norm="standard", pca=4)
+    assert isinstance(head.named_steps["norm"], StandardScaler)
+    assert head.named_steps["pca"].n_components == 4
+    assert make_head("knn", norm="none").named_steps["norm"] == "passthrough"
+    assert isinstance(make_head("centroid").named_steps["norm"], Normalizer)
+
+
+def test_grid_overrides_take_names_for_steps():
+    grid = head_grid("logreg", {"norm": ["l2", "none"], "pca": [0, 8, 0.9]})
+    assert isinstance(grid["norm"][0], Normalizer) and grid["norm"][1] == "passthrough"
+    assert grid["pca"][0] == "passthrough" and isinstance(grid["pca"][1], PCA)
+    assert grid["pca"][2].n_components == 0.9
+    assert grid["clf__C"] == HEADS["logreg"].grid["clf__C"]
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(FeatxError, match="unknown head 'svm'.*logreg"):
+        make_head("svm")
+    with pytest.raises(FeatxError, match="unknown normalisation"):
+        make_head("logreg", norm="minmax")
