@@ -1,8 +1,8 @@
 """Throughput of ``featx embed`` locally and on a local Dask cluster of 1 and 2 workers, and the
 cost of merging parts (the client's share of a Dask run) against an HDF5 virtual dataset.
 
-Run: ``python benchmarks/dask_scaling.py [--images 400]``. It prints one line; on the 2-core
-machine of this project, shared with other jobs (load average ~4.7):
+Run: ``python benchmarks/dask_scaling.py [--images 400] [--workers 1,2] [--smoke]``. It prints one
+line; on the 2-core machine of this project, shared with other jobs (load average ~4.7):
 
     dask_scaling n=400 local=101.1/s workers1=153.3/s workers2=112.1/s start1=8.4s start2=18.5s
     merge=0.76s (20000 rows, 79 parts, 5.4 kB copied per row) vds_build=0.02s vds_read=0.27s
@@ -40,6 +40,9 @@ open per part, worse with thousands of shards), the output would depend on every
 in place, and it cannot drop rows whose content is already in the file, move a row to a new
 path or label, or replace ``errors``, which a run must do. The merge gives one ordinary file with
 exactly the schema of a local run, for the cost of one more copy of the new rows.
+
+``--smoke`` runs every step on 8 images, one worker and 600 merged rows (the tests run it so that
+the script cannot rot); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -55,10 +58,11 @@ import numpy as np
 from PIL import Image
 
 import featx
-from featx import store
-from featx.config import resolve
-from featx.distributed import backbone, connect
-from featx.journal import Journal, parts_dir, write_part_file
+from featx._dask import connect
+from featx.backbones.build import load_backbone
+from featx.backbones.config import resolve
+from featx.store.journal import Journal, parts_dir, write_part_file
+from featx.store.schema import Rows
 
 OPTIONS = {"backbone": "mobilenetv2", "weights": None, "input_size": 96, "progress": False}
 
@@ -86,15 +90,15 @@ def rate_on_dask(images: Path, out: Path, workers: int) -> tuple[float, float]:
     start = time.perf_counter()
     with connect(workers=workers) as client:
         client.wait_for_workers(workers)
-        client.run(lambda: backbone(config).dim)
+        client.run(lambda: load_backbone(config).dim)
         started = time.perf_counter() - start
         return rate(images, out, client=client, shard_size=50), started
 
 
-def fake_rows(n: int, dim: int, seed: int) -> store.Rows:
+def fake_rows(n: int, dim: int, seed: int) -> Rows:
     rng = np.random.default_rng(seed)
     keys = [f"{seed:04d}{i:08d}".ljust(64, "0") for i in range(n)]
-    return store.Rows(rng.normal(size=(n, dim)).astype(np.float32),
+    return Rows(rng.normal(size=(n, dim)).astype(np.float32),
                       [f"/shared/data/images/train/class{i % 10}/{k[:16]}.jpg"
                        for i, k in enumerate(keys)],
                       [f"class{i % 10}" for i in range(n)], ["train"] * n, keys,
@@ -145,21 +149,28 @@ def _virtual_dataset(path: Path, parts: list[Path], dim: int) -> tuple[float, fl
     return build, time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=400)
-    args = parser.parse_args()
+    parser.add_argument("--workers", default="1,2", help="cluster sizes to try (default 1,2)")
+    parser.add_argument("--merge-rows", type=int, default=20_000)
+    parser.add_argument("--smoke", action="store_true",
+                        help="8 images, one worker, 600 merged rows (meaningless figures)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.images, args.workers, args.merge_rows = 8, "1", 600
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         images = make_images(folder / "images", args.images)
         rate(make_images(folder / "warm-up", 8), folder / "warm-up.h5")
         local = rate(images, folder / "local.h5")
-        workers1, start1 = rate_on_dask(images, folder / "w1.h5", 1)
-        workers2, start2 = rate_on_dask(images, folder / "w2.h5", 2)
-        cost = merge_cost(folder)
-    print(f"dask_scaling n={args.images} local={local:.1f}/s workers1={workers1:.1f}/s "
-          f"workers2={workers2:.1f}/s start1={start1:.1f}s start2={start2:.1f}s "
+        on_dask = {n: rate_on_dask(images, folder / f"w{n}.h5", n)
+                   for n in map(int, args.workers.split(","))}
+        cost = merge_cost(folder, rows=args.merge_rows)
+    rates = " ".join(f"workers{n}={r:.1f}/s" for n, (r, _) in on_dask.items())
+    starts = " ".join(f"start{n}={s:.1f}s" for n, (_, s) in on_dask.items())
+    print(f"dask_scaling n={args.images} local={local:.1f}/s {rates} {starts} "
           f"merge={cost['merge']:.2f}s "
           f"({cost['rows']} rows, {cost['parts']} parts, {cost['bytes_per_row'] / 1e3:.1f} kB "
           f"copied per row) vds_build={cost['vds_build']:.2f}s vds_read={cost['vds_read']:.2f}s "

@@ -1,9 +1,9 @@
-"""Throughput of ``featx.engine.embed`` against the bare forward pass and a naive Keras loop.
+"""Throughput of ``featx.embed`` against the bare forward pass and a naive Keras loop.
 
 Run from the repository root::
 
     PYTHONPATH=. python benchmarks/embed_throughput.py [--source DIR] [--limit 160]
-        [--backbone resnet50|vgg16|...] [--upscale 3000x2000]
+        [--backbone resnet50|vgg16|...] [--input-size N] [--upscale 3000x2000] [--smoke]
 
 All three measurements use ``--backbone`` (default ResNet50) with random weights
 (``weights=None``) at its default input size, in this one process, on the same ``--limit`` JPEGs of
@@ -11,14 +11,14 @@ All three measurements use ``--backbone`` (default ResNet50) with random weights
 on copies of them upscaled to ``--upscale`` (to show that large photos cost no more: JPEG draft
 mode decodes them near the target size):
 
-1. **end to end** -- ``featx.engine.embed(list.csv, fresh.h5, backbone="resnet50", weights=None,
+1. **end to end** -- ``featx.embed(list.csv, fresh.h5, backbone="resnet50", weights=None,
    batch_size=32, progress=False)`` into a new temporary file each time. The whole call is timed:
-   reading the list, stat + SHA-256 hashing of every file, locking, decoding in the engine's
+   reading the list, stat + content hashing of every file, locking, decoding in the runner's
    threads, the forward pass, writing every batch as an fsynced part file and the final merge.
    The files are in the page cache after the first run (disk reads are not what is measured).
 
    * ``end_to_end_incl_build``: one such call that also builds the model itself (Keras model
-     construction + ``tf.function`` trace inside ``featx.backbone.load_backbone``, plus the
+     construction + ``tf.function`` trace inside ``featx.backbones.build.load_backbone``, plus the
      first-call graph instantiation). TensorFlow is already imported: a warm-up call on other
      images ran first. The build alone (``load_backbone``) is timed by wrapping it here.
    * ``end_to_end`` (steady state, the headline figure): ``load_backbone`` is replaced, in this
@@ -37,13 +37,13 @@ mode decodes them near the target size):
    not timed. Median of ``--repeats`` runs over the first ``--naive`` images.
 
 Repeats are interleaved (the order of the three rotates each round) so that drifts in the load of
-a noisy machine hit all three alike. In the steady-state end-to-end runs the engine's
+a noisy machine hit all three alike. In the steady-state end-to-end runs the runner's
 ``decode_image`` and forward calls are wrapped to report where the wall time goes: ``decode_cpu``
 is the CPU time the decoding threads spent (they overlap the forward pass), ``forward`` is wall
 time inside the model calls, ``other`` is the rest of the call (hashing, waiting for decodes,
 HDF5 writes, merge). ``fwd_share`` = forward / wall is what e2e/bare would be if the forward
-pass inside the engine ran exactly as fast as the bare one: on a noisy machine it is the steadier
-measure of the engine's own overhead. Ratios are of medians; per-round (paired) ratios are printed
+pass inside featx ran exactly as fast as the bare one: on a noisy machine it is the steadier
+measure of featx's own overhead. Ratios are of medians; per-round (paired) ratios are printed
 on a detail line. Because wall-clock rates swing by 2-3x when other processes load the machine,
 the CPU time this process spends per image (``time.process_time``, all threads) is also reported,
 and the ``cpu_e2e/bare`` and ``cpu_e2e/naive`` ratios compare those: they show the work each way
@@ -52,6 +52,9 @@ costs, largely independent of how much of the machine the process was given at t
 The last line is the one summary to compare, e.g.::
 
     embed_throughput resnet50 n=160 end_to_end=25.1/s bare=27.0/s naive=5.6/s e2e/bare=0.93 ...
+
+``--smoke`` runs every step on 12 generated images with ``mobilenetv2`` at 32 px (the tests run it
+so that the script cannot rot); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -73,64 +76,73 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-import featx.backbone  # noqa: E402
-import featx.engine  # noqa: E402
-from featx import registry  # noqa: E402
-from featx.config import resolve  # noqa: E402
-from featx.decode import decode_image  # noqa: E402
-from featx.sources import list_images  # noqa: E402
+import featx.backbones.build  # noqa: E402
+import featx.embedding.batches  # noqa: E402
+import featx.embedding.run  # noqa: E402
+from featx import SEED  # noqa: E402
+from featx.backbones import registry  # noqa: E402
+from featx.backbones.config import resolve  # noqa: E402
+from featx.images.decode import decode_image  # noqa: E402
+from featx.images.sources import list_images  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import make_images  # noqa: E402
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hymenoptera"
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    items = list_images(args.source).items
-    random.Random(0).shuffle(items)
-    n_warm = 8
-    if len(items) < args.limit + n_warm:
-        sys.exit(f"{args.source} holds {len(items)} images; need --limit + {n_warm}")
-    main_items, warm_items = items[:args.limit], items[args.limit:args.limit + n_warm]
     spec = registry.get(args.backbone)
-    size = (spec.input_size, spec.input_size)
+    size = (args.input_size or spec.input_size,) * 2
 
     with tempfile.TemporaryDirectory(prefix="featx-bench-") as tmp:
         tmp = Path(tmp)
+        if args.smoke:
+            make_images(tmp / "smoke", 0, 12)
+            args.source = tmp / "smoke"
+        items = list_images(args.source).items
+        random.Random(0).shuffle(items)
+        n_warm = 8
+        if len(items) < args.limit + n_warm:
+            sys.exit(f"{args.source} holds {len(items)} images; need --limit + {n_warm}")
+        main_items, warm_items = items[:args.limit], items[args.limit:args.limit + n_warm]
         if args.upscale:
             main_items = upscale(main_items, tmp / "large", args.upscale)
             warm_items = upscale(warm_items, tmp / "large-warm", args.upscale)
         naive_paths = [item.path for item in main_items[:args.naive]]
         source = write_list(tmp / "images.csv", main_items)
         warm_source = write_list(tmp / "warm.csv", warm_items)
-        kwargs = dict(backbone=spec.name, weights=None, batch_size=args.batch_size, progress=False)
-        real_load = featx.backbone.load_backbone
+        kwargs = dict(backbone=spec.name, weights=None, input_size=args.input_size,
+                      batch_size=args.batch_size, progress=False)
+        real_load = featx.backbones.build.load_backbone
 
         # Warm-up: imports TensorFlow/Keras and runs every code path once, on other images.
-        timed = TimedLoad(real_load)
-        featx.backbone.load_backbone = timed
+        timed = Timed(real_load)
+        featx.backbones.build.load_backbone = timed
         try:
             t0 = time.perf_counter()
-            featx.engine.embed(warm_source, tmp / "warm.h5", **kwargs)
+            featx.embedding.run.embed(warm_source, tmp / "warm.h5", **kwargs)
             print(f"# warm-up: {n_warm} images in {time.perf_counter() - t0:.1f} s "
                   f"(first TF import + build {timed.seconds:.1f} s)", flush=True)
 
             # End to end including the model build (once: it is the expensive one).
             real_load.cache_clear()  # load_backbone keeps built models; build this one anew
-            timed = TimedLoad(real_load)
-            featx.backbone.load_backbone = timed
+            timed = Timed(real_load)
+            featx.backbones.build.load_backbone = timed
             t0 = time.perf_counter()
-            result = featx.engine.embed(source, tmp / "incl_build.h5", **kwargs)
+            result = featx.embedding.run.embed(source, tmp / "incl_build.h5", **kwargs)
             incl = time.perf_counter() - t0
             check(result, args.limit)
             print(f"# end_to_end_incl_build: {args.limit / incl:.1f}/s ({incl:.1f} s, of which "
                   f"load_backbone {timed.seconds:.1f} s)", flush=True)
         finally:
-            featx.backbone.load_backbone = real_load
+            featx.backbones.build.load_backbone = real_load
 
-        net = real_load(resolve(spec.name, weights=None))
+        net = real_load(resolve(spec.name, weights=None, input_size=args.input_size))
         net(np.zeros((args.batch_size, *size, 3), np.uint8))  # graph instantiation, kernels
         pixels = [decode_image(item.path, size) for item in main_items]
-        naive_model = NaiveLoop(spec)
+        naive_model = NaiveLoop(spec, size)
         naive_model.warm(naive_paths[0])
 
         runs: dict[str, list[float]] = {"e2e": [], "bare": [], "naive": []}
@@ -194,9 +206,17 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (default 3)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backbone", default="resnet50", help="registry name (default resnet50)")
+    parser.add_argument("--input-size", type=int, default=None,
+                        help="backbone input size in px (default: the registry's)")
     parser.add_argument("--upscale", type=_size, default=None, metavar="WxH",
                         help="embed copies of the photos upscaled to WxH (e.g. 3000x2000)")
-    return parser.parse_args(argv)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny run on generated images (meaningless figures)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.limit, args.naive, args.repeats, args.batch_size = 4, 2, 1, 4
+        args.backbone, args.input_size = "mobilenetv2", 32
+    return args
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -231,42 +251,31 @@ def check(result, expected: int) -> None:
         sys.exit(f"embed went wrong: {result.summary()} {result.failures[:3]}")
 
 
-class TimedLoad:
-    """Stands in for ``featx.backbone.load_backbone`` and times it."""
+class Timed:
+    """A callable whose calls are timed (wall, in ``seconds``): ``load_backbone`` stood in for,
+    or a built ``Backbone`` (its other attributes, ``config`` and ``dim``, are passed through)."""
 
-    def __init__(self, load):
-        self.load = load
+    def __init__(self, call):
+        self.call = call
         self.seconds = 0.0
 
-    def __call__(self, config):
+    def __getattr__(self, name: str):
+        return getattr(self.call, name)
+
+    def __call__(self, *args):
         t0 = time.perf_counter()
         try:
-            return self.load(config)
-        finally:
-            self.seconds += time.perf_counter() - t0
-
-
-class TimedNet:
-    """A built ``Backbone`` whose calls are timed (wall)."""
-
-    def __init__(self, net):
-        self.net, self.config, self.dim = net, net.config, net.dim
-        self.seconds = 0.0
-
-    def __call__(self, pixels):
-        t0 = time.perf_counter()
-        try:
-            return self.net(pixels)
+            return self.call(*args)
         finally:
             self.seconds += time.perf_counter() - t0
 
 
 def run_end_to_end(net, source: Path, out: Path, kwargs: dict, expected: int):
     """One steady-state ``embed`` call; returns its wall seconds and the time split."""
-    timed_net = TimedNet(net)
+    timed_net = Timed(net)
     decode_cpu = [0.0]
     lock = threading.Lock()
-    real_decode = featx.engine.decode_image
+    real_decode = featx.embedding.batches.decode_image
 
     def timed_decode(*args, **kw):
         t0 = time.thread_time()
@@ -276,16 +285,16 @@ def run_end_to_end(net, source: Path, out: Path, kwargs: dict, expected: int):
             with lock:
                 decode_cpu[0] += time.thread_time() - t0
 
-    real_load = featx.backbone.load_backbone
-    featx.backbone.load_backbone = lambda config: timed_net
-    featx.engine.decode_image = timed_decode
+    real_load = featx.backbones.build.load_backbone
+    featx.backbones.build.load_backbone = lambda config: timed_net
+    featx.embedding.batches.decode_image = timed_decode
     try:
         t0 = time.perf_counter()
-        result = featx.engine.embed(source, out, **kwargs)
+        result = featx.embedding.run.embed(source, out, **kwargs)
         wall = time.perf_counter() - t0
     finally:
-        featx.backbone.load_backbone = real_load
-        featx.engine.decode_image = real_decode
+        featx.backbones.build.load_backbone = real_load
+        featx.embedding.batches.decode_image = real_decode
     check(result, expected)
     return wall, {"wall": wall, "forward": timed_net.seconds, "decode_cpu": decode_cpu[0]}
 
@@ -302,11 +311,11 @@ def run_bare(net, pixels: list[np.ndarray], batch_size: int) -> float:
 class NaiveLoop:
     """The one-image-at-a-time Keras tutorial loop, for the registry backbone ``spec``."""
 
-    def __init__(self, spec: registry.BackboneSpec):
+    def __init__(self, spec: registry.BackboneSpec, size: tuple[int, int]):
         import keras
 
-        keras.utils.set_random_seed(0)
-        self.keras, self.size = keras, (spec.input_size, spec.input_size)
+        keras.utils.set_random_seed(SEED)  # the seed of featx's random weights
+        self.keras, self.size = keras, size
         builder = getattr(keras.applications, spec.builder.rsplit(".", 1)[1])
         module = importlib.import_module(f"keras.applications.{spec.preprocess}")
         self.preprocess = module.preprocess_input

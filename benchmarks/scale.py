@@ -14,7 +14,10 @@ Measured, in one run:
 Backbone: ``mobilenetv2`` with random weights at 32x32 (1280-d), so the run takes minutes on
 2 cores; the costs measured here are featx's own (listing, hashing, journal, merge, HDF5 I/O).
 
-    python benchmarks/scale.py [--n 20000] [--small 2000] [--workdir DIR]
+    python benchmarks/scale.py [--n 20000] [--small 2000] [--workdir DIR] [--smoke]
+
+``--smoke`` runs every step on 30 and 10 images (the tests run it so that the script cannot rot);
+its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from PIL import Image
 
 CHILD = """
 import json, sys, time
-import featx.backbone, featx.journal, featx.keys, featx.engine
+import featx.backbones.build, featx.embedding.plan, featx.embedding.run, featx.store.journal
 stamps, hashed, build = [], [0], [0.0]
-write_part, file_key = featx.journal.Journal.write_part, featx.keys.file_key
-load_backbone = featx.backbone.load_backbone
+write_part = featx.store.journal.Journal.write_part
+content_key = featx.embedding.plan.content_key
+load_backbone = featx.backbones.build.load_backbone
 def timed_load(config):
     begin = time.perf_counter()
     try:
@@ -48,14 +52,14 @@ def timed_write(self, attrs, rows):
     stamps.append((time.perf_counter(), len(rows)))
 def counted_key(path):
     hashed[0] += 1
-    return file_key(path)
-featx.journal.Journal.write_part = timed_write
-featx.engine.file_key = counted_key
-featx.backbone.load_backbone = timed_load
+    return content_key(path)
+featx.store.journal.Journal.write_part = timed_write
+featx.embedding.plan.content_key = counted_key
+featx.backbones.build.load_backbone = timed_load
 start = time.perf_counter()
 size = int(sys.argv[5]) if sys.argv[5] != "default" else None
-r = featx.engine.embed(sys.argv[1], sys.argv[2], backbone=sys.argv[4], weights=None,
-                       input_size=size, batch_size=int(sys.argv[6]), progress=False)
+r = featx.embedding.run.embed(sys.argv[1], sys.argv[2], backbone=sys.argv[4], weights=None,
+                              input_size=size, batch_size=int(sys.argv[6]), progress=False)
 json.dump({"seconds": time.perf_counter() - start, "embedded": r.embedded, "reused": r.reused,
            "hashed": hashed[0], "build": build[0], "stamps": stamps}, open(sys.argv[3], "w"))
 """
@@ -105,13 +109,13 @@ def rates(result: dict) -> tuple[float, float]:
 
 def reading(path: Path) -> tuple[float, float, float]:
     """Seconds for ``featx.load(path).X``, for a raw sequential read of the same bytes, and for
-    1,000 random rows."""
+    1,000 random rows (all rows, in a smaller file)."""
     import featx
 
     X = featx.load(path).X  # noqa: N806
     raw = path.with_suffix(".raw")
     X.tofile(raw)
-    rows = np.random.default_rng(0).choice(len(X), 1000, replace=False)
+    rows = np.random.default_rng(0).choice(len(X), min(1000, len(X)), replace=False)
     np.testing.assert_array_equal(featx.load(path).rows(rows), X[rows])
     return (best_of(3, lambda: featx.load(path).X),
             best_of(3, lambda: np.fromfile(raw, np.float32)),
@@ -123,12 +127,12 @@ def compression_table(X: np.ndarray, folder: Path) -> list[str]:  # noqa: N803
     import h5py
 
     lines = []
-    rows = np.sort(np.random.default_rng(0).choice(len(X), 1000, replace=False))
+    rows = np.sort(np.random.default_rng(0).choice(len(X), min(1000, len(X)), replace=False))
     for compression, level in [(None, None), ("lzf", None), ("gzip", 1), ("gzip", 4)]:
         path = folder / f"compression-{compression}.h5"
         with h5py.File(path, "w") as h5:
-            h5.create_dataset("x", data=X, chunks=(max(1, (1 << 20) // (4 * X.shape[1])),
-                                                   X.shape[1]),
+            chunk_rows = min(len(X), max(1, (1 << 20) // (4 * X.shape[1])))
+            h5.create_dataset("x", data=X, chunks=(chunk_rows, X.shape[1]),
                               compression=compression, compression_opts=level,
                               shuffle=compression is not None)
 
@@ -157,23 +161,35 @@ def best_of(repeats: int, call) -> float:
     return min(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workdir", type=Path, default=None)
-    args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="featx-scale-"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny run on 30 and 10 images (meaningless figures)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.n, args.small, args.batch_size = 30, 10, 4
+    if args.workdir is None and args.smoke:
+        with tempfile.TemporaryDirectory(prefix="featx-scale-") as tmp:
+            return measure(args, Path(tmp))
+    return measure(args, args.workdir or Path(tempfile.mkdtemp(prefix="featx-scale-")))
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """Every measurement, in ``work``, and the lines that report them."""
     small, large = work / "small", work / "large"
     make_images(small, 0, args.small)
     make_images(large, 0, args.n)
     print(f"# images in {work}")
 
-    first_small = run_embed(small, work / "small.h5")
-    first = run_embed(large, work / "large.h5")
-    rerun = run_embed(large, work / "large.h5")
+    first_small = run_embed(small, work / "small.h5", batch_size=args.batch_size)
+    first = run_embed(large, work / "large.h5", batch_size=args.batch_size)
+    rerun = run_embed(large, work / "large.h5", batch_size=args.batch_size)
     make_images(large, args.n, args.n + 100)
-    plus100 = run_embed(large, work / "large.h5")
+    plus100 = run_embed(large, work / "large.h5", batch_size=args.batch_size)
     early, late = rates(first)
     dim = 1280
     size_ratio = (work / "large.h5").stat().st_size / ((args.n + 100) * dim * 4)

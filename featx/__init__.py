@@ -1,15 +1,24 @@
 """featx: Keras backbones -> cached HDF5 feature vectors -> scikit-learn heads.
 
 >>> import featx
->>> result = featx.embed("data/demo", "demo.h5", backbone="efficientnet_lite0")  # doctest: +SKIP
->>> feats = featx.load("demo.h5")  # doctest: +SKIP
->>> feats.X.shape, feats.label_names  # doctest: +SKIP
-((80, 1280), ['ants', 'bees'])
+>>> result = featx.embed("images", "new.h5", backbone="mobilenetv2", weights=None, input_size=32,
+...                      progress=False)
+>>> feats = featx.load("new.h5")
+>>> feats.X.shape, feats.label_names
+((16, 1280), ['ants', 'bees'])
+
+The package reads as its dataflow (see docs/architecture.md): :mod:`featx.images` ->
+:mod:`featx.backbones` -> :mod:`featx.store` -> :mod:`featx.embedding` -> :mod:`featx.learn` ->
+:mod:`featx.extractor`, :mod:`featx.experiment` -> :mod:`featx.cli`.
 """
 
 from importlib import import_module
 
 __version__ = "0.1.0"
+
+SEED = 0
+"""The one random seed: random backbone weights, held-out splits, cross-validation folds, the
+heads' estimators and the learning curves' draws all start from it."""
 
 _EXPORTS = {
     "embed": "featx.embedding.run",
@@ -22,6 +31,7 @@ _EXPORTS = {
     "head_grid": "featx.learn.heads",
     "train": "featx.learn.train",
     "predict": "featx.learn.predict",
+    "dask_backend": "featx._dask",
 }
 
 

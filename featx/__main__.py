@@ -1,5 +1,8 @@
+"""``python -m featx``: the ``featx`` command line."""
+
 import sys
 
 from featx.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

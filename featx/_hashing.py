@@ -1,17 +1,31 @@
-"""Content keys: an image is identified by a hash of its bytes, not by its path."""
+"""The one file hasher: content keys of images, SHA-256 fingerprints of model and weights files.
+
+>>> from pathlib import Path
+>>> _ = Path("blob.bin").write_bytes(b"x")
+>>> content_key("blob.bin")
+'442a44457137672b3218c1007dc8f76a'
+>>> sha256("blob.bin")
+'2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 
 
-def file_key(path: str | os.PathLike) -> str:
-    """The BLAKE2b-128 hex digest of the file's bytes (moved or renamed files keep their key).
+def content_key(path: str | os.PathLike) -> str:
+    """The BLAKE2b-128 hex digest of a file's bytes: an image is known by its content, not its
+    path (a moved or renamed file keeps its key)."""
+    return _digest(path, lambda: hashlib.blake2b(digest_size=16))
 
-    >>> import tempfile; f = tempfile.NamedTemporaryFile(delete=False); _ = f.write(b"x"); f.close()
-    >>> len(file_key(f.name))
-    32
-    """
+
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 hex digest of a file's bytes (model and weights files, the Lite0 checkpoint)."""
+    return _digest(path, "sha256")
+
+
+def _digest(path: str | os.PathLike, algorithm: str | Callable) -> str:
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+        return hashlib.file_digest(fh, algorithm).hexdigest()

@@ -2,9 +2,25 @@
 
 The format is documented in ``pipelines/README.md``. Relative paths in a spec resolve against the
 current working directory (run ``featx run`` from the repository root), like command-line paths.
+The ``[backbone]`` table takes ``name``, the other options of
+:func:`featx.backbones.config.resolve`, and ``batch_size``.
 
->>> spec = load_spec("pipelines/hymenoptera_lite0.toml")  # doctest: +SKIP
->>> results = run_spec(spec)  # doctest: +SKIP
+>>> from pathlib import Path
+>>> _ = Path("experiment.toml").write_text('''
+... output = "runs/experiment"
+... [data]
+... source = "images"
+... [backbone]
+... name = "mobilenetv2"
+... weights = "none"
+... input_size = 32
+... [train]
+... heads = ["logreg", "centroid"]
+... cv = 2
+... ''')
+>>> results = run_spec(load_spec("experiment.toml"), log=lambda line: None, progress=False)
+>>> [r.head for r in results], sorted(os.listdir("runs/experiment"))[:3]
+(['logreg', 'centroid'], ['centroid', 'comparison.csv', 'features.h5'])
 """
 
 from __future__ import annotations
@@ -14,14 +30,15 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from featx.backbones.config import OPTIONS
 from featx.embedding.run import embed
 from featx.errors import FeatxError
 from featx.learn.heads import HEADS, get_head
-from featx.learn.train import Result, train
+from featx.learn.search import Result
+from featx.learn.train import train
 
 SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
-BACKBONE_KEYS = {"name", "layer", "pooling", "input_size", "weights", "preprocess", "resize",
-                 "batch_size"}
+BACKBONE_KEYS = {"name", *OPTIONS, "batch_size"} - {"backbone"}
 TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size"}
 
 

@@ -1,20 +1,24 @@
 """scikit-learn glue: a transformer from image paths to cached features, and feature-file loaders.
 
 :class:`FeatureExtractor` takes a sequence of image paths and returns their feature rows, read from
-the HDF5 cache where present and embedded (through :func:`featx.engine.embed`) where not, so a grid
-search over a head embeds every image once, however many folds and candidates it fits.
+the HDF5 cache where present and embedded (through :func:`featx.embedding.run.run`) where not, so a
+grid search over a head embeds every image once, however many folds and candidates it fits.
 
 >>> from sklearn.linear_model import LogisticRegression
 >>> from sklearn.pipeline import Pipeline
->>> model = Pipeline([("features", FeatureExtractor("mobilenetv2", cache="demo.h5")),
-...                   ("clf", LogisticRegression())])
->>> model.fit(["data/demo/ants/1.jpg", "data/demo/bees/2.jpg"], ["ants", "bees"])  # doctest: +SKIP
+>>> from featx.images.sources import list_images
+>>> items = list_images("images/train").items
+>>> paths, labels = [item.path for item in items], [item.label for item in items]
+>>> backbone = FeatureExtractor("mobilenetv2", weights=None, input_size=32, cache="cache.h5")
+>>> model = Pipeline([("features", backbone), ("clf", LogisticRegression())]).fit(paths, labels)
+>>> model.predict(paths[:2]).shape
+(2,)
 
 Pure-feature pipelines start from a file written by ``featx embed``:
 
->>> X, y = load_xy("hymenoptera.h5", split="train")  # doctest: +SKIP
->>> X.shape, y[:2]  # doctest: +SKIP
-((244, 1280), array(['ants', 'ants'], dtype=object))
+>>> X, y = load_xy("features.h5", split="train")
+>>> X.shape, y[:2]
+((8, 1280), array(['ants', 'ants'], dtype=object))
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from featx.backbones.config import OPTIONS, resolve
+from featx.embedding.options import RunOptions
 from featx.errors import FeatxError
-from featx.store import read as store
+from featx.store.read import load
 
 LOCK_TIMEOUT = 3600.0
 
@@ -36,7 +42,7 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     ``X`` is a sequence of image paths: a list, a 1-D array, a pandas Series, or a 2-D array or
     DataFrame with one column. ``transform`` returns one float32 row per path, in order. The
-    parameters are those of :func:`featx.engine.embed`; ``fit`` embeds (or finds) the images of
+    parameters are those of :func:`featx.embed`; ``fit`` embeds (or finds) the images of
     ``X`` and learns only the feature size (``n_features_in_`` is 1: one column of paths).
     An image that cannot be embedded raises a ``ValueError`` naming the file and the reason.
     The cache may be a labelled ``featx embed`` file of the same configuration: paths given here
@@ -46,10 +52,10 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     numeric-array ones (they feed random floats where image paths belong); the tests run the
     applicable checks one by one (see ``tests/test_extractor.py``).
 
-    >>> fx = FeatureExtractor("tests/tiny.keras", layer="pool", cache="tiny.h5")  # doctest: +SKIP
-    >>> fx.fit_transform(["a.jpg", "b.jpg"]).shape  # doctest: +SKIP
-    (2, 8)
-    >>> fx.get_feature_names_out()[:2]  # doctest: +SKIP
+    >>> fx = FeatureExtractor("mobilenetv2", weights=None, input_size=32, cache="cache.h5")
+    >>> fx.fit_transform(["images/train/ants/0.jpg", "images/val/bees/1.jpg"]).shape
+    (2, 1280)
+    >>> fx.get_feature_names_out()[:2]
     array(['featureextractor0', 'featureextractor1'], dtype=object)
     """
 
@@ -95,18 +101,17 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tags
 
     def _features(self, paths: list[str]) -> np.ndarray:
-        from featx.embedding.run import embed
+        from featx.embedding.run import run
 
-        result = embed(paths, self.cache, backbone=self.backbone, layer=self.layer,
-                       pooling=self.pooling, input_size=self.input_size, weights=self.weights,
-                       preprocess=self.preprocess, resize=self.resize, batch_size=self.batch_size,
-                       progress=False, lock_timeout=LOCK_TIMEOUT)
+        options = RunOptions(batch_size=self.batch_size, progress=False, lock_timeout=LOCK_TIMEOUT)
+        config = resolve(**{name: getattr(self, name) for name in OPTIONS})
+        result = run(config, paths, self.cache, options)
         if result.failures:
             first = result.failures[0]
             more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
             raise ValueError(f"cannot embed image {first.path}: {first.reason}{more}")
         key_of = {item.path: key for item, key in zip(result.items, result.keys, strict=True)}
-        return store.load(self.cache).by_keys([key_of[os.path.abspath(p)] for p in paths])
+        return load(self.cache).by_keys([key_of[os.path.abspath(p)] for p in paths])
 
 
 def image_paths(X) -> list[str]:  # noqa: N803
@@ -131,7 +136,7 @@ def load_xy(path: str | os.PathLike, split: str | None = None) -> tuple[np.ndarr
 
     ``split`` keeps the rows of one split (see :func:`splits` for those in the file).
     """
-    feats = store.load(path)
+    feats = load(path)
     keep = feats.y >= 0
     if split is not None:
         keep &= feats.split == split
@@ -145,5 +150,5 @@ def load_xy(path: str | os.PathLike, split: str | None = None) -> tuple[np.ndarr
 
 def splits(path: str | os.PathLike) -> list[str]:
     """The split names (``train``, ``val``, ...) that rows of a feature file carry."""
-    return sorted({s for s in store.load(path).split if s})
+    return sorted({s for s in load(path).split if s})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import write_features, write_image
+from tests.helpers import make_rows, write_features, write_image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -71,4 +71,18 @@ def nan_model_file(tmp_path_factory) -> Path:
     model.get_layer("conv").set_weights([np.full_like(kernel, np.nan), bias])
     path = tmp_path_factory.mktemp("model") / "nan.keras"
     model.save(path)
+    return path
+
+
+@pytest.fixture
+def small_feature_file(tmp_path: Path) -> Path:
+    """A feature file of 3 rows (keys k0..k2, labels b, none, a), 4-d."""
+    import h5py
+
+    from featx.store import write
+
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as h5:
+        write.create(h5, {"backbone": "test"}, dim=4)
+        write.append(h5, make_rows(["k0", "k1", "k2"], ["b", None, "a"]))
     return path

@@ -37,10 +37,11 @@ def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("tr
     """A feature file of two well-separated Gaussian classes (``ants``, ``bees``) per split."""
     import h5py
 
-    from featx.store import read as store
+    from featx.store import write
+    from featx.store.schema import Rows
 
     rng = np.random.default_rng(seed)
-    rows = store.Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
+    rows = Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
     blocks = []
     for split in splits:
         for c, label in enumerate(("ants", "bees")):
@@ -56,6 +57,24 @@ def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("tr
                 rows.mtimes.append(1)
     rows.features = np.concatenate(blocks).astype(np.float32)
     with h5py.File(path, "w") as h5:
-        store.create(h5, attrs or SYNTHETIC_ATTRS, dim)
-        store.append(h5, rows)
+        write.create(h5, attrs or SYNTHETIC_ATTRS, dim)
+        write.append(h5, rows)
     return path
+
+
+def make_rows(keys, labels, dim=4, seed=0):
+    """Rows of random features for ``keys`` with ``labels``, all in split ``train``."""
+    from featx.store.schema import Rows
+
+    rng = np.random.default_rng(seed)
+    return Rows(
+        features=rng.normal(size=(len(keys), dim)).astype(np.float32),
+        paths=[f"/img/{k}.jpg" for k in keys], labels=list(labels),
+        split=["train"] * len(keys), keys=list(keys), sizes=[1] * len(keys),
+        mtimes=[2] * len(keys))
+
+
+def embed_args(source: Path, out: Path, model: Path, *extra: str) -> list[str]:
+    """``featx embed`` arguments for the tiny model file, cut at ``pool``, quiet."""
+    return ["embed", str(source), str(out), "--backbone", str(model), "--layer", "pool",
+            "--quiet", *extra]

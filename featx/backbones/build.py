@@ -1,11 +1,12 @@
 """Build a backbone and cut it into a compiled feature function h = f(x; W).
 
-This is the only module that imports TensorFlow, and only when :func:`load_backbone` is called.
+TensorFlow is imported here only (with the builders of the registry it calls, such as
+:mod:`featx.backbones.lite0`), and only when :func:`load_backbone` is called.
 
->>> from featx.config import resolve
->>> net = load_backbone(resolve("resnet50", weights=None, input_size=64))  # doctest: +SKIP
->>> net(np.zeros((2, 64, 64, 3), np.uint8)).shape  # doctest: +SKIP
-(2, 2048)
+>>> from featx.backbones.config import resolve
+>>> net = load_backbone(resolve("mobilenetv2", weights=None, input_size=32))
+>>> net(np.zeros((2, 32, 32, 3), np.uint8)).shape
+(2, 1280)
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import os
 
 import numpy as np
 
+from featx import SEED
 from featx.backbones import registry
-from featx.backbones.config import RANDOM_SEED, FeatureConfig
+from featx.backbones.config import FeatureConfig
 from featx.errors import FeatxError
 
 POOLING_LAYERS = ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "MaxPooling2D",
@@ -96,7 +98,7 @@ def _build(spec: registry.BackboneSpec, config: FeatureConfig, include_top: bool
         raise FeatxError(f"layers of the {spec.name} classifier top need the default input size "
                          f"{spec.input_size}, not {size[0]}x{size[1]}")
     if weights is None:
-        keras.utils.set_random_seed(RANDOM_SEED)
+        keras.utils.set_random_seed(SEED)
     try:
         return builder(include_top=include_top, weights=weights, input_shape=(*size, 3))
     except FeatxError:

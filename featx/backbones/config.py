@@ -1,40 +1,48 @@
 """The feature configuration: everything that decides what ``f(x; W)`` computes.
 
-It is resolved without importing TensorFlow, so a fully cached rerun can check it against the file
-and stop. Two configurations are compatible when their identity fields match; values that only
-the built model can tell (the default layer and input size of a model file) are ``None`` until then,
+:func:`resolve` builds it once from a user's options (the keywords of :func:`featx.embed`, the
+flags of ``featx embed``, a spec's ``[backbone]`` table) without importing TensorFlow, so a fully
+cached rerun can check it against the file and stop; from there it is passed whole. A feature file
+records it as attributes (:meth:`FeatureConfig.attrs`), and :meth:`FeatureConfig.from_attrs` reads
+it back. Two configurations are compatible when their identity fields match; values that only the
+built model can tell (the default layer and input size of a model file) are ``None`` until then,
 and a model file's own hash stands for them.
 
 >>> cfg = resolve("vgg16", weights=None)
 >>> cfg.layer, cfg.input_size, cfg.preprocess
 ('block5_pool', (224, 224), 'vgg16')
+>>> FeatureConfig.from_attrs(cfg.attrs()) == cfg
+True
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
-from featx import __version__
+from featx import SEED, __version__
+from featx._hashing import sha256
 from featx.backbones import registry
 from featx.errors import FeatxError
 from featx.images.decode import RESIZE_POLICIES
 
+OPTIONS = ("backbone", "layer", "pooling", "input_size", "weights", "preprocess", "resize")
+"""The options :func:`resolve` takes: a feature configuration as users spell it."""
 POOLINGS = ("avg", "max", "flatten")
-RANDOM_SEED = 0
 IDENTITY = ("backbone", "layer", "pooling", "input_size", "resize", "preprocess",
             "weights_fingerprint")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeatureConfig:
     """What a feature file's rows were computed with; stored as the file's attributes."""
 
     backbone: str
+    model_file: str = ""
     layer: str | None
     pooling: str
     input_size: tuple[int, int] | None
@@ -42,7 +50,6 @@ class FeatureConfig:
     preprocess: str
     weights: str
     weights_fingerprint: str
-    model_file: str = ""
 
     @property
     def is_file(self) -> bool:
@@ -53,7 +60,28 @@ class FeatureConfig:
         values = {k: v for k, v in asdict(self).items() if v is not None}
         return {**values, **software_versions(), "created": now()}
 
-    def mismatches(self, stored: dict) -> list[str]:
+    @classmethod
+    def from_attrs(cls, attrs: Mapping) -> FeatureConfig:
+        """The configuration recorded in a file's attributes (the inverse of :meth:`attrs`);
+        reads no file and no registry."""
+        size = attrs.get("input_size")
+        return cls(
+            backbone=attrs["backbone"], model_file=attrs.get("model_file", ""),
+            layer=attrs.get("layer"), pooling=attrs["pooling"],
+            input_size=tuple(int(v) for v in size) if size is not None else None,
+            resize=attrs["resize"], preprocess=attrs["preprocess"],
+            weights=attrs.get("weights", ""), weights_fingerprint=attrs["weights_fingerprint"])
+
+    def refresh(self) -> FeatureConfig:
+        """This configuration resolved again, as a new run would: a model or weights file is
+        hashed anew and the Keras version read again, so :meth:`mismatches` tells whether
+        features computed now would match the ones it describes."""
+        return resolve(self.model_file or self.backbone, layer=self.layer or None,
+                       pooling=self.pooling, input_size=self.input_size,
+                       weights=self.weights or "imagenet", preprocess=self.preprocess,
+                       resize=self.resize)
+
+    def mismatches(self, stored: Mapping) -> list[str]:
         """Identity fields that differ from a stored file's attributes, as readable lines."""
         lines = []
         for name in IDENTITY:
@@ -66,11 +94,12 @@ class FeatureConfig:
         return lines
 
     def resolved(self, layer: str, input_size: tuple[int, int]) -> FeatureConfig:
+        """This configuration with the values the built model told (layer, input size)."""
         return replace(self, layer=layer, input_size=input_size)
 
 
 def resolve(
-    backbone: str,
+    backbone: str | os.PathLike,
     *,
     layer: str | None = None,
     pooling: str = "avg",
@@ -106,14 +135,14 @@ def _file_config(path, layer, pooling, size, preprocess, resize) -> FeatureConfi
         raise FeatxError(f"backbone model file {path} does not exist")
     return FeatureConfig(
         backbone="file",
+        model_file=os.path.abspath(path),
         layer=layer,
         pooling=pooling,
         input_size=size,
         resize=resize,
         preprocess=registry.preprocess_module(preprocess or registry.PREPROCESS_NONE),
         weights="",
-        weights_fingerprint=f"sha256:{file_sha256(path)}",
-        model_file=os.path.abspath(path),
+        weights_fingerprint=f"sha256:{sha256(path)}",
     )
 
 
@@ -125,13 +154,13 @@ def _looks_like_file(backbone: str | os.PathLike) -> bool:
 def _weights(weights: str | os.PathLike | None) -> tuple[str, str]:
     keras = _version("keras")
     if weights is None or str(weights).lower() == "none":
-        return "none", f"random/seed={RANDOM_SEED}/keras-{keras}"
+        return "none", f"random/seed={SEED}/keras-{keras}"
     if str(weights).lower() == "imagenet":
         return "imagenet", f"imagenet/keras-{keras}"
     path = os.fspath(weights)
     if not os.path.isfile(path):
         raise FeatxError(f"weights must be 'imagenet', 'none' or a weights file; {path} not found")
-    return os.path.abspath(path), f"sha256:{file_sha256(path)}"
+    return os.path.abspath(path), f"sha256:{sha256(path)}"
 
 
 def _size(input_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -141,11 +170,6 @@ def _size(input_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if len(size) != 2 or min(size) < 32:
         raise FeatxError(f"input size must be one or two integers >= 32, got {input_size!r}")
     return int(size[0]), int(size[1])
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def software_versions() -> dict[str, str]:

@@ -10,7 +10,6 @@ TensorFlow/Keras are imported only inside functions, so importing this module is
 from __future__ import annotations
 
 import collections
-import hashlib
 import importlib.resources
 import importlib.util
 import io
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from featx import _hashing
 from featx.errors import FeatxError
 
 if TYPE_CHECKING:
@@ -124,14 +124,6 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return self.storages.setdefault(key, _Storage(_STORAGE_DTYPES[type_name], size))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_storages(f: io.BufferedIOBase, keys: list, storages: dict[str, _Storage]) -> None:
     for key in keys:
         storage = storages.get(key)
@@ -151,7 +143,7 @@ def read_checkpoint(path: str | Path, sha256: str = CHECKPOINT_SHA256) -> dict[s
     any other global in the pickle raises :class:`FeatxError`.
     """
     path = Path(path)
-    actual = _sha256(path)
+    actual = _hashing.sha256(path)
     if actual != sha256:
         raise FeatxError(f"checksum mismatch for {path}: SHA-256 {actual}, expected {sha256}")
     storages: dict[str, _Storage] = {}

@@ -7,6 +7,7 @@ import os
 
 from featx.backbones import registry
 from featx.backbones.config import resolve
+from featx.cli.options import EXIT_OK
 
 
 def add_parser(subparsers) -> None:
@@ -25,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: ImageNet weights cached ({net.dim}-d features)")
         print(f"Keras cache folder: {os.path.join(os.path.expanduser('~'), '.keras', 'models')}"
               " (or $KERAS_HOME/models)")
-        return 0
+        return EXIT_OK
     print(f"{'name':<20} {'input':>7}  {'features':>8}  default layer (pooled with avg)")
     for spec in registry.BACKBONES.values():
         print(spec.describe())
     print("Any Keras model file (.keras, .h5) is a backbone too: --backbone FILE --layer NAME.")
-    return 0
+    return EXIT_OK

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from featx.cli.options import EXIT_OK, EXIT_PROBLEMS
 from featx.store.check import problems
 from featx.store.read import load
-
-EXIT_PROBLEMS = 1
 
 
 def add_parser(subparsers) -> None:
@@ -25,4 +24,4 @@ def run(args: argparse.Namespace) -> int:
     feats = load(args.file)
     print(f"OK: {args.file}: {len(feats)} rows x {feats.meta['feature_dim']} features, "
           f"{len(feats.errors)} errors, all consistent")
-    return 0
+    return EXIT_OK

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from featx.cli.options import EXIT_OK
 from featx.store.read import load
-
-CONFIG_KEYS = ("backbone", "model_file", "layer", "pooling", "input_size", "resize", "preprocess",
-               "weights", "weights_fingerprint", "featx_version", "keras_version",
-               "tensorflow_version", "created", "updated")
+from featx.store.schema import provenance
 
 
 def add_parser(subparsers) -> None:
@@ -20,14 +18,14 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     print(describe(args.file))
-    return 0
+    return EXIT_OK
 
 
 def describe(path: str) -> str:
     """A human-readable summary of a feature file."""
     feats = load(path)
     lines = [f"{path}: {len(feats)} rows x {feats.meta.get('feature_dim')} float32 features"]
-    lines += [f"  {k:<20} {feats.meta[k]}" for k in CONFIG_KEYS if feats.meta.get(k) not in
+    lines += [f"  {k:<20} {feats.meta[k]}" for k in provenance() if feats.meta.get(k) not in
               (None, "")]
     names = feats.label_names
     labels = Counter(names[i] if i >= 0 else "(none)" for i in feats.y)

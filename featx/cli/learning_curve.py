@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from featx.cli.train import add_head_option
+from featx._text import format_table, write_csv
+from featx.cli.options import EXIT_OK, add_head_option, add_held_out_options
 
 
 def add_parser(subparsers) -> None:
@@ -16,17 +17,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--shots", default="1,2,5,10,20,all",
                    help="examples per class to try, comma-separated (default 1,2,5,10,20,all)")
     p.add_argument("--draws", type=int, default=10, help="random draws per point (default 10)")
-    p.add_argument("--test-size", type=float, default=None,
-                   help="hold out this stratified random fraction instead of the file's split")
-    p.add_argument("--seed", type=int, default=0)
+    add_held_out_options(p)
     p.add_argument("--out", required=True, help="folder for learning_curve.{csv,png}")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from featx.learn.curves import learning_curve, plot_curve
+    from featx.learn.dataset import load_dataset
     from featx.learn.heads import get_head
-    from featx.learn.train import format_table, load_dataset, write_csv
 
     get_head(args.head)
     shots = [None if s.strip() == "all" else int(s) for s in args.shots.split(",")]
@@ -39,4 +38,4 @@ def run(args: argparse.Namespace) -> int:
     print(format_table([{**r, "mean": f"{r['mean']:.4f}", "std": f"{r['std']:.4f}"}
                         for r in rows]))
     print(f"wrote {args.out}/learning_curve.csv and learning_curve.png")
-    return 0
+    return EXIT_OK

@@ -1,7 +1,8 @@
-"""The ``featx`` command line: one sub-command per module in :mod:`featx.commands`.
+"""The ``featx`` command line: the parser, and user errors turned into one line and an exit code.
 
-Every sub-command module has ``add_parser(subparsers)`` and a ``run(args) -> int``; importing them
-is cheap (no TensorFlow), so ``featx --help`` stays fast.
+Every sub-command is a module of :mod:`featx.cli` with ``add_parser(subparsers)`` and a
+``run(args) -> int``; importing them is cheap (no TensorFlow), so ``featx --help`` stays fast.
+Options they share and the exit codes are in :mod:`featx.cli.options`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import importlib
 import sys
 
 from featx import __version__
+from featx.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
 from featx.errors import FeatxError
 
 COMMANDS = ("embed", "info", "check", "backbones", "train", "predict", "run",
             "learning-curve")
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from featx.cli.options import EXIT_OK, EXIT_PARTIAL, add_batch_size_option, add_quiet_option
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="predict images with a model bundle",
@@ -14,8 +16,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cache", default=None,
                    help="HDF5 feature file to reuse and extend, e.g. the training file "
                    "(default: a temporary file)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_batch_size_option(p)
+    add_quiet_option(p)
     p.set_defaults(run=run)
 
 
@@ -30,4 +32,4 @@ def run(args: argparse.Namespace) -> int:
     accuracy = preds.accuracy()
     if accuracy is not None:
         print(f"accuracy on the labelled images: {accuracy:.4f}")
-    return 1 if preds.failures else 0
+    return EXIT_PARTIAL if preds.failures else EXIT_OK

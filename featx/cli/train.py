@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from featx.cli.embed import add_dask_options
+from featx.cli.options import EXIT_OK, add_dask_options, add_head_option, add_held_out_options
 
 
 def add_parser(subparsers) -> None:
@@ -16,22 +16,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--scoring", default="accuracy", help="scikit-learn scorer name")
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (-1: all cores)")
-    p.add_argument("--test-size", type=float, default=None,
-                   help="hold out this stratified random fraction instead of the file's split")
-    p.add_argument("--seed", type=int, default=0)
+    add_held_out_options(p)
     p.add_argument("--out", required=True, help="folder for the reports and model.skops")
     add_dask_options(p)
     p.set_defaults(run=run)
 
 
-def add_head_option(p: argparse.ArgumentParser, allow_all: bool = False) -> None:
-    p.add_argument("--head", default="logreg",
-                   help="built-in head: logreg (default), linear-svm, rbf-svm, knn, centroid"
-                   + (", or all to compare them" if allow_all else ""))
-
-
 def run(args: argparse.Namespace) -> int:
-    from featx.embedding.dask import dask_backend
+    from featx._dask import dask_backend
     from featx.learn.heads import get_head, head_names
     from featx.learn.train import train
 
@@ -39,4 +31,4 @@ def run(args: argparse.Namespace) -> int:
     with dask_backend(args.scheduler, args.workers):
         train(args.features, heads, args.out, cv=args.cv, scoring=args.scoring,
               n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed)
-    return 0
+    return EXIT_OK

@@ -15,9 +15,9 @@ Folders are walked recursively (symlinked folders followed, loops skipped) unles
 ``recursive=False``; files are kept when their extension is in ``extensions`` (case-insensitive).
 Items come sorted by path.
 
->>> listing = list_images("data/demo")  # doctest: +SKIP
->>> listing.label_names, listing.items[0].split  # doctest: +SKIP
-(['ants', 'bees'], 'train')
+>>> listing = list_images("images")
+>>> listing.label_names, len(listing.items), listing.items[0].split
+(['ants', 'bees'], 16, 'train')
 """
 
 from __future__ import annotations

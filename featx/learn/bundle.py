@@ -5,9 +5,13 @@ trusts by default and loads it only if each is in :data:`TRUSTED_TYPES` (the sci
 NumPy types the built-in heads are made of, listed so loading stays strict and working whatever
 skops trusts by default); any other type is refused by name before anything is built.
 
->>> save("model.skops", fitted_head, load_meta("train.h5"), "logreg")  # doctest: +SKIP
->>> model = load("model.skops")  # doctest: +SKIP
->>> model.predict(load_xy("new.h5")[0])  # doctest: +SKIP
+>>> from featx.learn.heads import make_head
+>>> from featx.store.read import load as load_features
+>>> feats = load_features("features.h5")
+>>> save("model.skops", make_head("logreg").fit(feats.X, feats.y), feats.meta, "logreg")
+>>> bundle = load("model.skops")
+>>> bundle.head, bundle.feature_config() == FeatureConfig.from_attrs(feats.meta)
+('logreg', True)
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import skops.io as sio
 from sklearn.base import BaseEstimator
 
 from featx import __version__
-from featx.backbones.config import FeatureConfig, resolve
+from featx.backbones.config import FeatureConfig
 from featx.errors import FeatxError
 
 FORMAT = "featx-bundle"
@@ -58,35 +62,20 @@ class Bundle:
         return [str(c) for c in self.model.classes_]
 
     def feature_config(self) -> FeatureConfig:
-        """The configuration to embed new images with (refused if the backbone changed)."""
-        meta = self.features
-        backbone = meta["model_file"] if meta.get("backbone") == "file" else meta["backbone"]
-        size = meta.get("input_size")
-        config = resolve(backbone, layer=meta.get("layer") or None, pooling=meta["pooling"],
-                         input_size=tuple(size) if size else None,
-                         weights=meta.get("weights") or "imagenet",
-                         preprocess=meta.get("preprocess"), resize=meta["resize"])
-        self.check(config.attrs(), f"backbone {backbone}")
+        """The configuration to embed new images with: the training one, resolved again, and
+        refused if the backbone changed since (a model or weights file, the Keras version)."""
+        config = FeatureConfig.from_attrs(self.features).refresh()
+        self.check(config.attrs(), f"backbone {config.model_file or config.backbone}")
         return config
 
     def check(self, stored: dict, what: str) -> None:
         """Refuse features (attributes ``stored``) computed otherwise than the training ones."""
-        trained = resolve_stored(self.features)
+        trained = FeatureConfig.from_attrs(self.features)
         lines = [line.replace("this run asks for", "the model was trained on")
                  for line in trained.mismatches(stored)]
         if lines:
             raise FeatxError(f"{what} does not match the model's feature configuration: "
                              + "; ".join(lines))
-
-
-def resolve_stored(meta: dict) -> FeatureConfig:
-    """The identity fields of stored attributes as a configuration (no file or registry access)."""
-    size = meta.get("input_size")
-    return FeatureConfig(
-        backbone=meta["backbone"], layer=meta.get("layer"), pooling=meta["pooling"],
-        input_size=tuple(int(v) for v in size) if size else None, resize=meta["resize"],
-        preprocess=meta["preprocess"], weights=meta.get("weights", ""),
-        weights_fingerprint=meta["weights_fingerprint"], model_file=meta.get("model_file", ""))
 
 
 def save(path: str | os.PathLike, model: BaseEstimator, features: dict, head: str) -> None:

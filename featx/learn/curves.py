@@ -4,10 +4,10 @@ For each number of shots, ``draws`` random training subsets with that many examp
 are drawn (seeded) from the training rows, a head with its default parameters is fitted on each,
 and its held-out accuracy recorded; the table gives mean and standard deviation per shot count.
 
->>> data = load_dataset("hymenoptera.h5")  # doctest: +SKIP
->>> rows = learning_curve(data, "logreg", shots=(1, 5, None), draws=10)  # doctest: +SKIP
->>> [(r["shots"], round(r["mean"], 2)) for r in rows]  # doctest: +SKIP
-[('1', 0.78), ('5', 0.9), ('all', 0.95)]
+>>> from featx.learn.dataset import load_dataset
+>>> rows = learning_curve(load_dataset("features.h5"), "logreg", shots=(1, 2, None), draws=3)
+>>> [(r["shots"], r["n_train"], r["draws"]) for r in rows]
+[('1', 2, 3), ('2', 4, 3), ('all', 8, 1)]
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import clone
 
+from featx import SEED
+from featx.learn.dataset import Dataset
 from featx.learn.heads import make_head, quiet_fits
-from featx.learn.train import Dataset
 
 SHOTS = (1, 2, 5, 10, 20, None)
 DRAWS = 10
-SEED = 0
 
 
 def learning_curve(data: Dataset, head: str, shots: Sequence[int | None] = SHOTS,

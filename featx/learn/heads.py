@@ -15,7 +15,6 @@ Every head is ``Pipeline([("norm", ...), ("pca", ...), ("clf", ...)])``. ``norm`
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,11 +28,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
+from featx import SEED
 from featx.errors import FeatxError
 
 NORMS: dict[str, Callable[[], BaseEstimator] | None] = {
     "l2": Normalizer, "standard": StandardScaler, "none": None}
-RANDOM_STATE = 0
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,13 @@ class Head:
 
 HEADS: dict[str, Head] = {head.name: head for head in [
     Head("logreg", "logistic regression",
-         lambda: LogisticRegression(max_iter=5000, random_state=RANDOM_STATE),
+         lambda: LogisticRegression(max_iter=5000, random_state=SEED),
          {"clf__C": [0.01, 0.1, 1.0, 10.0, 100.0], "norm": ["l2", "standard", "none"]}),
     Head("linear-svm", "linear support vector machine",
-         lambda: LinearSVC(max_iter=20000, random_state=RANDOM_STATE),
+         lambda: LinearSVC(max_iter=20000, random_state=SEED),
          {"clf__C": [0.001, 0.01, 0.1, 1.0, 10.0], "norm": ["l2", "standard", "none"]}),
     Head("rbf-svm", "support vector machine with an RBF kernel",
-         lambda: SVC(kernel="rbf", random_state=RANDOM_STATE),
+         lambda: SVC(kernel="rbf", random_state=SEED),
          {"clf__C": [0.1, 1.0, 10.0, 100.0], "clf__gamma": ["scale", 0.1, 1.0]}),
     Head("knn", "k nearest neighbours, cosine distance",
          lambda: KNeighborsClassifier(n_neighbors=5, metric="cosine"),
@@ -111,25 +110,18 @@ def pca_step(pca: int | float | BaseEstimator | str | None) -> BaseEstimator | s
         return pca
     if not pca or pca <= 0:
         return "passthrough"
-    return PCA(pca if pca < 1 else int(pca), random_state=RANDOM_STATE)
-
-
-# NearestCentroid warns when a feature is constant within a class (common after ReLU pooling);
-# its spread is unused without shrinkage, so the warning is noise in every CV fit.
-_CENTROID_WARNING = "ignore::UserWarning:sklearn.neighbors._nearest_centroid"
+    return PCA(pca if pca < 1 else int(pca), random_state=SEED)
 
 
 @contextmanager
 def quiet_fits() -> Iterator[None]:
-    """Silence NearestCentroid's constant-feature warning here and in joblib worker processes."""
-    previous = os.environ.get("PYTHONWARNINGS")
-    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [previous, _CENTROID_WARNING]))
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", module="sklearn.neighbors._nearest_centroid")
-            yield
-    finally:
-        if previous is None:
-            del os.environ["PYTHONWARNINGS"]
-        else:
-            os.environ["PYTHONWARNINGS"] = previous
+    """Silence NearestCentroid's constant-feature warning inside the block, here and in the
+    joblib workers of scikit-learn's ``n_jobs`` (scikit-learn hands them the caller's warning
+    filters); the filters are restored on exit, and the environment is left alone.
+
+    The warning comes when a feature is constant within a class (common after ReLU pooling); the
+    class spread is unused without shrinkage, so it is noise in every CV fit.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="sklearn.neighbors._nearest_centroid")
+        yield

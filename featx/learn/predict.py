@@ -1,22 +1,27 @@
 """Apply a model bundle to images (embedded with the bundle's configuration) or a feature file.
 
->>> preds = predict("runs/hym/model.skops", "new_photos/", cache="new.h5")  # doctest: +SKIP
->>> preds.write_csv("predictions.csv"); preds.accuracy()  # doctest: +SKIP
-0.954
+>>> from featx.learn.train import train
+>>> _ = train("features.h5", ["centroid"], "runs/centroid", cv=2, log=lambda line: None)
+>>> preds = predict("runs/centroid/model.skops", "images/val", cache="features.h5")
+>>> preds.write_csv("predictions.csv")
+>>> len(preds.paths), preds.classes, preds.failures
+(8, ['ants', 'bees'], [])
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
-from featx.embedding.run import embed
+from featx._text import write_csv
+from featx.embedding.options import RunOptions
+from featx.embedding.run import run
 from featx.learn import bundle as bundles
-from featx.store import read as store
+from featx.store.read import load
+from featx.store.schema import Failure
 
 FEATURE_SUFFIXES = (".h5", ".hdf5")
 
@@ -30,7 +35,7 @@ class Predictions:
     predicted: np.ndarray
     classes: list[str]
     proba: np.ndarray | None
-    failures: list[store.Failure]
+    failures: list[Failure]
 
     def accuracy(self) -> float | None:
         """Accuracy on the images with a known label (``None`` when none has one)."""
@@ -44,12 +49,12 @@ class Predictions:
         columns = ["path", "label", "predicted"]
         if self.proba is not None:
             columns += [f"proba_{c}" for c in self.classes]
-        with open(path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for i, p in enumerate(self.paths):
-                probs = [f"{v:.6f}" for v in self.proba[i]] if self.proba is not None else []
-                writer.writerow([p, self.labels[i], self.predicted[i], *probs])
+        rows = []
+        for i, p in enumerate(self.paths):
+            probs = [f"{v:.6f}" for v in self.proba[i]] if self.proba is not None else []
+            rows.append(dict(zip(columns, [p, self.labels[i], self.predicted[i], *probs],
+                                 strict=True)))
+        write_csv(path, rows, columns)
 
 
 def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | None = None,
@@ -61,7 +66,7 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
     """
     model = bundles.load(bundle_path)
     if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(FEATURE_SUFFIXES):
-        feats = store.load(source)
+        feats = load(source)
         model.check(feats.meta, f"feature file {source}")
         names = feats.label_names
         labels = [names[i] if i >= 0 else "" for i in feats.y]
@@ -71,22 +76,19 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
             return predict(bundle_path, source, os.path.join(tmp, "features.h5"), batch_size,
                            progress)
     if os.path.exists(cache):
-        model.check(store.load(cache).meta, f"cache {cache}")
+        model.check(load(cache).meta, f"cache {cache}")
     config = model.feature_config()
-    result = embed(source, cache, backbone=config.model_file or config.backbone,
-                   layer=config.layer, pooling=config.pooling, input_size=config.input_size,
-                   weights=config.weights or None, preprocess=config.preprocess,
-                   resize=config.resize, batch_size=batch_size, progress=progress)
+    result = run(config, source, cache, RunOptions(batch_size=batch_size, progress=progress))
     failed = {f.path for f in result.failures}
     done = [(item, key) for item, key in zip(result.items, result.keys, strict=True)
             if key is not None and item.path not in failed]
-    X = store.load(cache).by_keys([key for _, key in done])  # noqa: N806
+    X = load(cache).by_keys([key for _, key in done])  # noqa: N806
     return _predict(model, X, [item.path for item, _ in done],
                     [item.label or "" for item, _ in done], result.failures)
 
 
 def _predict(model: bundles.Bundle, X: np.ndarray, paths: list[str],  # noqa: N803
-             labels: list[str], failures: list[store.Failure]) -> Predictions:
+             labels: list[str], failures: list[Failure]) -> Predictions:
     head = model.model
     proba = head.predict_proba(X) if hasattr(head, "predict_proba") and len(X) else None
     predicted = head.predict(X) if len(X) else np.empty(0, dtype=object)

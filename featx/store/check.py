@@ -4,31 +4,29 @@
 ``features`` in row blocks, so files larger than memory can be checked, and never imports
 TensorFlow.
 
->>> problems("demo.h5")  # doctest: +SKIP
+>>> problems("features.h5")
 []
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import fields
 
 import h5py
 import numpy as np
 
-from featx.backbones.config import FeatureConfig, software_versions
 from featx.errors import FeatxError
-from featx.store import read as store
 from featx.store.journal import parts_dir, pending_parts
+from featx.store.read import open_file, read_failures, read_keys
+from featx.store.schema import ERROR_FIELDS, FILE_ATTRS, FORMAT_VERSION, ROW_DATASETS, provenance
 
 BLOCK_ROWS = 4096
-FILE_ATTRS = ("format", "format_version", "feature_dim", "created", "updated")
 
 
 def problems(path: str | os.PathLike) -> list[str]:
     """Every problem found in the feature file at ``path``, one line each."""
     try:
-        h5 = store.open_file(path)
+        h5 = open_file(path)
     except FeatxError as exc:
         return [str(exc).removeprefix(f"{os.fspath(path)}: ")]
     with h5:
@@ -40,18 +38,17 @@ def problems(path: str | os.PathLike) -> list[str]:
 
 
 def _attributes(h5: h5py.File) -> list[str]:
-    expected = [f.name for f in fields(FeatureConfig)] + list(software_versions()) + list(
-        FILE_ATTRS)
+    expected = [*provenance(), *FILE_ATTRS]
     missing = [name for name in expected if name not in h5.attrs]
     found = [f"attributes missing: {', '.join(missing)}"] if missing else []
-    if h5.attrs.get("format_version") != store.FORMAT_VERSION:
+    if h5.attrs.get("format_version") != FORMAT_VERSION:
         found.append(f"format_version is {h5.attrs.get('format_version')!r}, "
-                     f"expected {store.FORMAT_VERSION}")
+                     f"expected {FORMAT_VERSION}")
     return found
 
 
 def _row_counts(h5: h5py.File) -> list[str]:
-    counts = {name: h5[name].shape[0] for name in store.ROW_DATASETS}
+    counts = {name: h5[name].shape[0] for name in ROW_DATASETS}
     found = []
     if len(set(counts.values())) > 1:
         found.append("row datasets disagree in length: "
@@ -64,7 +61,7 @@ def _row_counts(h5: h5py.File) -> list[str]:
 
 
 def _keys(h5: h5py.File) -> list[str]:
-    keys = store.read_keys(h5)
+    keys = read_keys(h5)
     duplicates = len(keys) - len(set(keys))
     empty = sum(1 for k in keys if not k)
     found = [f"{duplicates} duplicate keys"] if duplicates else []
@@ -89,14 +86,14 @@ def _labels(h5: h5py.File) -> list[str]:
 
 def _errors(h5: h5py.File) -> list[str]:
     group = h5["errors"]
-    missing = [n for n in store.ERROR_FIELDS if n not in group]
+    missing = [n for n in ERROR_FIELDS if n not in group]
     if missing:
         return [f"errors lacks datasets {', '.join(missing)}"]
-    lengths = {n: len(group[n]) for n in store.ERROR_FIELDS}
+    lengths = {n: len(group[n]) for n in ERROR_FIELDS}
     if len(set(lengths.values())) > 1:
         return ["errors datasets disagree in length: "
                 + ", ".join(f"{n} {k}" for n, k in lengths.items())]
-    failures = store.read_failures(h5)
+    failures = read_failures(h5)
     bad = sum(1 for f in failures if not f.path or not f.reason)
     return [f"{bad} errors rows lack a path or a reason"] if bad else []
 

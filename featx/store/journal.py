@@ -29,7 +29,9 @@ import h5py
 from featx._faults import reach
 from featx.backbones.config import FeatureConfig, now
 from featx.errors import FeatxError
-from featx.store import read as store
+from featx.store.read import Index, open_file, read_failures, read_index, read_keys, read_rows
+from featx.store.schema import Failure, Rows, concat, path_text
+from featx.store.write import append, create, relabel, set_errors, write_file
 
 MERGE_BYTES = 8 << 20  # parts are merged in groups of about this many feature bytes
 
@@ -45,7 +47,7 @@ class Journal:
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
         self._run = f"{os.getpid()}-{secrets.token_hex(4)}"  # never reuses a left-over part name
-        self.index = store.Index()
+        self.index = Index()
 
     def __enter__(self) -> Journal:
         if not self.out.parent.is_dir():
@@ -70,7 +72,7 @@ class Journal:
     def __exit__(self, *exc_info) -> None:
         self._release()
 
-    def write_part(self, attrs: dict, rows: store.Rows) -> None:
+    def write_part(self, attrs: dict, rows: Rows) -> None:
         """Write one batch of rows durably as a new part file (FeatxError if the disk refuses)."""
         self._seq += 1
         final = self.parts_dir / f"part-{self._run}-{self._seq:06d}.h5"
@@ -81,7 +83,7 @@ class Journal:
             raise FeatxError(f"cannot write {final}: {_reason(exc)}; {self._kept()}") from None
         self.index.add(rows)
 
-    def commit(self, seen: store.Rows, failures: Sequence[store.Failure], listed: set[str]) -> bool:
+    def commit(self, seen: Rows, failures: Sequence[Failure], listed: set[str]) -> bool:
         """Merge parts, path/label updates (``seen``) and this run's failures into the main file.
 
         Returns False when there was nothing to change (the file is left untouched).
@@ -94,19 +96,19 @@ class Journal:
         tmp = Path(f"{self.out}.tmp-{os.getpid()}")
 
         def merge(h5: h5py.File) -> None:
-            keys = set(store.read_keys(h5)) if "keys" in h5 else set()
-            pending: list[store.Rows] = []
+            keys = set(read_keys(h5)) if "keys" in h5 else set()
+            pending: list[Rows] = []
             for i, part in enumerate(parts):
                 with h5py.File(part, "r") as src:
                     if "features" not in h5:
-                        store.create(h5, dict(src.attrs), src["features"].shape[1])
-                    pending.append(store.read_rows(src))
+                        create(h5, dict(src.attrs), src["features"].shape[1])
+                    pending.append(read_rows(src))
                 reach("commit-merged")
                 if i == len(parts) - 1 or sum(r.features.nbytes for r in pending) > MERGE_BYTES:
-                    store.append(h5, store.concat(pending), keys)
+                    append(h5, concat(pending), keys)
                     pending = []
-            store.relabel(h5, seen)
-            store.set_errors(h5, failures, listed)
+            relabel(h5, seen)
+            set_errors(h5, failures, listed)
             h5.attrs["updated"] = now()
 
         try:
@@ -126,22 +128,22 @@ class Journal:
         return (f"the rows written so far are kept in {self.out} and {self.parts_dir}; "
                 "free space (or fix the cause) and rerun to go on")
 
-    def _errors_change(self, failures: Sequence[store.Failure], listed: set[str]) -> bool:
-        with store.open_file(self.out) as h5:
-            listed_text = {store.path_text(p) for p in listed}
-            stored = [f for f in store.read_failures(h5) if f.path in listed_text]
+    def _errors_change(self, failures: Sequence[Failure], listed: set[str]) -> bool:
+        with open_file(self.out) as h5:
+            listed_text = {path_text(p) for p in listed}
+            stored = [f for f in read_failures(h5) if f.path in listed_text]
         return {astuple(f) for f in stored} != {
-            (store.path_text(f.path), f.reason, f.key) for f in failures}
+            (path_text(f.path), f.reason, f.key) for f in failures}
 
-    def _read_index(self) -> store.Index:
-        index = store.Index()
+    def _read_index(self) -> Index:
+        index = Index()
         for path in ([self.out] if self.out.exists() else []) + pending_parts(self.out):
-            with store.open_file(path) as h5:
+            with open_file(path) as h5:
                 lines = self.config.mismatches(dict(h5.attrs))
                 if lines:
                     raise FeatxError(f"{path} was made with another configuration: "
                                      + "; ".join(lines) + ". Write to another file.")
-                store.read_index(h5, index)
+                read_index(h5, index)
         leftovers = glob.glob(f"{glob.escape(str(self.out))}.tmp-*")
         leftovers += glob.glob(os.path.join(glob.escape(str(self.parts_dir)), ".part-*.tmp-*"))
         for stale in leftovers:
@@ -172,13 +174,13 @@ def pending_parts(out: str | os.PathLike) -> list[Path]:
     return sorted(folder.glob("part-*.h5")) if folder.is_dir() else []
 
 
-def write_part_file(path: Path, attrs: dict, rows: store.Rows) -> None:
+def write_part_file(path: Path, attrs: dict, rows: Rows) -> None:
     """Write ``rows`` durably as the part file ``path`` (no lock: part names never collide).
 
     Any process may add parts (a Dask worker, say); rewriting a part with the same rows is harmless.
     """
     path.parent.mkdir(exist_ok=True)
-    _write_atomic(path, lambda h5: store.write(h5, attrs, rows), point="part")
+    _write_atomic(path, lambda h5: write_file(h5, attrs, rows), point="part")
 
 
 def _reason(exc: OSError) -> str:

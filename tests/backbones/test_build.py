@@ -1,4 +1,5 @@
-"""featx.backbone: registry models and model files cut at a layer, pooled, one call per batch."""
+"""featx.backbones.build: registry models and model files cut at a layer, pooled, one call per
+batch."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""featx.config: the feature configuration, resolved without TensorFlow."""
+"""featx.backbones.config: the feature configuration, resolved without TensorFlow."""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from featx import __version__
-from featx.backbones.config import IDENTITY, FeatureConfig, file_sha256, resolve
+from featx._hashing import sha256
+from featx.backbones.config import IDENTITY, OPTIONS, FeatureConfig, resolve
 from featx.errors import FeatxError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +100,7 @@ def test_weights_file_is_fingerprinted_by_its_sha256(tmp_path, monkeypatch):
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert cfg.weights == str(weights)                     # made absolute
     assert cfg.weights_fingerprint == f"sha256:{digest}"
-    assert file_sha256(weights) == digest
+    assert sha256(weights) == digest
 
 
 def test_different_weights_files_give_different_fingerprints(tmp_path):
@@ -245,3 +247,26 @@ def test_attrs_leave_out_unresolved_fields(model_file):
 def test_weights_and_preprocess_keywords_are_case_insensitive():
     cfg = resolve("vgg16", weights="ImageNet", preprocess="None")
     assert (cfg.weights, cfg.preprocess) == ("imagenet", "none")
+
+
+# --- passed whole: rebuilt from attributes, resolved again ------------------------------------
+
+
+def test_options_are_the_keywords_of_resolve():
+    assert tuple(inspect.signature(resolve).parameters) == OPTIONS
+
+
+@pytest.mark.parametrize("make", [lambda m: resolve("resnet50", pooling="max", weights=None),
+                                  lambda m: resolve(m, layer="pool", resize="pad"),
+                                  lambda m: resolve(m).resolved("pool", (32, 32))])
+def test_from_attrs_rebuilds_the_configuration_from_stored_attributes(make, model_file):
+    cfg = make(model_file)
+    assert FeatureConfig.from_attrs(stored_attrs(cfg)) == cfg
+
+
+def test_refresh_resolves_again_and_sees_a_changed_model_file(model_file):
+    cfg = resolve(model_file, layer="pool")
+    assert cfg.refresh() == cfg
+    model_file.write_bytes(b"another model")
+    assert [line.split(":")[0] for line in cfg.refresh().mismatches(cfg.attrs())] == [
+        "weights_fingerprint"]

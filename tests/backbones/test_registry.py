@@ -1,4 +1,4 @@
-"""featx.registry: one TF-free table of the built-in backbones."""
+"""featx.backbones.registry: one TF-free table of the built-in backbones."""
 
 from __future__ import annotations
 

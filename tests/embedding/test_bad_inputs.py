@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 import featx
-from featx import _hashing as keys
+from featx import _hashing
 from featx.cli.main import main
-from featx.embedding import run as engine
+from featx.embedding import run as embedding_run
 from featx.images.decode import decode_image
-from featx.store.read import path_text
+from featx.store.schema import path_text
 
 BOMB_LIMIT = 100_000  # Pillow refuses images above twice this many pixels
 OK = "ok"
@@ -127,16 +127,16 @@ def run(tmp_path_factory, tiny_model_file):
     out = root / "f.h5"
     with pytest.MonkeyPatch.context() as mp, io.StringIO() as stdout:
         mp.setattr(Image, "MAX_IMAGE_PIXELS", BOMB_LIMIT)
-        listed = engine.list_images
+        listed = embedding_run.list_images
 
         def list_then_delete(*args, **kwargs):
             listing = listed(*args, **kwargs)
             (corpus / "vanished.jpg").unlink()
             return listing
 
-        mp.setattr(engine, "list_images", list_then_delete)
+        mp.setattr(embedding_run, "list_images", list_then_delete)
         if os.geteuid() == 0:  # root reads any file: refuse this one as the kernel would
-            mp.setattr(keys, "open", lambda path, *a: _refuse(path, unreadable), raising=False)
+            mp.setattr(_hashing, "open", lambda path, *a: _refuse(path, unreadable), raising=False)
         mp.setattr("sys.stdout", stdout)
         status = main(["embed", str(corpus), str(out), "--backbone", str(tiny_model_file),
                        "--layer", "pool", "--quiet"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import featx
-from featx.embedding.dask import connect, dask_backend
+from featx._dask import connect, dask_backend
 from featx.errors import FeatxError
 from tests.helpers import REPO, write_image
 

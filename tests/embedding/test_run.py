@@ -1,8 +1,8 @@
-"""featx.engine.embed: every image embedded once, cached by content, failures recorded."""
+"""featx.embed (featx.embedding.run): every image embedded once, cached by content, failures
+recorded."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +17,6 @@ from featx.backbones.build import load_backbone
 from featx.backbones.config import resolve
 from featx.errors import FeatxError
 from featx.images.decode import decode_image
-from featx.store.journal import Journal
 from tests.helpers import write_image
 
 
@@ -140,13 +139,6 @@ def test_appending_with_another_configuration_is_refused(class_tree, tmp_path, t
         embed_tiny(class_tree, out, tiny_model_file, pooling="max")
 
 
-def test_a_second_writer_is_refused_naming_the_holder(class_tree, tmp_path, tiny_model_file):
-    out = tmp_path / "f.h5"
-    config = resolve(str(tiny_model_file), layer="pool")
-    with Journal(out, config), pytest.raises(FeatxError, match=f"pid {os.getpid()}"):
-        embed_tiny(class_tree, out, tiny_model_file)
-
-
 def test_new_classes_extend_label_names_and_keep_old_labels_right(class_tree, tmp_path,
                                                                   tiny_model_file):
     out = tmp_path / "f.h5"
@@ -223,24 +215,27 @@ def test_a_plain_path_list_keeps_stored_labels_and_splits(class_tree, tmp_path, 
     assert list(after.y) == list(before.y) and list(after.split) == list(before.split)
 
 
-def test_decode_threads_default_to_the_cores_and_follow_featx_threads(monkeypatch):
-    from featx.embedding.run import decode_threads
-
-    monkeypatch.delenv("FEATX_THREADS", raising=False)
-    assert decode_threads() == min(32, os.cpu_count())
-    monkeypatch.setenv("FEATX_THREADS", "3")
-    assert decode_threads() == 3
-    monkeypatch.setenv("FEATX_THREADS", "many")
-    with pytest.raises(FeatxError, match="FEATX_THREADS"):
-        decode_threads()
-
-
 def test_report_lists_failures_up_to_a_limit():
     from featx.embedding.run import EmbedResult
-    from featx.store import read as store
+    from featx.store.schema import Failure
 
-    result = EmbedResult("f.h5", [], [], failures=[store.Failure(f"/{i}.jpg", "bad")
+    result = EmbedResult("f.h5", [], [], failures=[Failure(f"/{i}.jpg", "bad")
                                                    for i in range(3)])
     lines = result.report(limit=2).splitlines()
     assert lines[1:] == ["  failed: /0.jpg: bad", "  failed: /1.jpg: bad",
                          "  ... and 1 more (see `featx info f.h5`)"]
+
+
+def test_a_batch_interrupted_in_the_forward_pass_still_records_its_bad_images(
+        class_tree, tmp_path, tiny_model_file, monkeypatch):
+    from featx.backbones import build
+
+    (class_tree / "train" / "cats" / "bad.jpg").write_text("not an image")
+
+    def interrupt(self, pixels):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build.Backbone, "__call__", interrupt)
+    result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, batch_size=16)
+    assert result.interrupted and result.embedded == 0
+    assert [Path(f.path).name for f in result.failures] == ["bad.jpg"]

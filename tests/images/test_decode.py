@@ -1,4 +1,4 @@
-"""featx.decode: any image file -> RGB uint8 array of the requested (height, width)."""
+"""featx.images.decode: any image file -> RGB uint8 array of the requested (height, width)."""
 
 from __future__ import annotations
 

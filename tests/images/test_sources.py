@@ -1,4 +1,5 @@
-"""featx.sources: the images of a source, with labels and splits, in a deterministic order."""
+"""featx.images.sources: the images of a source, with labels and splits, in a deterministic
+order."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import csv
 
 from featx.cli.main import main
 from featx.learn.curves import learning_curve
-from featx.learn.train import load_dataset
+from featx.learn.dataset import load_dataset
 
 
 def test_learning_curve_rows_have_mean_and_spread_per_shot_count(features_file):

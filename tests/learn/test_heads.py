@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
@@ -9,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import Normalizer, StandardScaler
 
 from featx.errors import FeatxError
-from featx.learn.heads import HEADS, head_grid, make_head
+from featx.learn.heads import HEADS, head_grid, make_head, quiet_fits
 
 
 @pytest.mark.parametrize("name", list(HEADS))
@@ -41,3 +44,21 @@ def test_unknown_names_are_refused():
         make_head("svm")
     with pytest.raises(FeatxError, match="unknown normalisation"):
         make_head("logreg", norm="minmax")
+
+
+def test_quiet_fits_silences_centroid_warnings_here_and_in_workers_and_leaves_the_environment():
+    from sklearn.utils.parallel import Parallel, delayed
+
+    def ignored_in_this_process() -> bool:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn_explicit("constant feature", UserWarning, "x.py", 1,
+                                   module="sklearn.neighbors._nearest_centroid")
+        return not caught
+
+    before = os.environ.get("PYTHONWARNINGS")
+    with quiet_fits():
+        assert os.environ.get("PYTHONWARNINGS") == before
+        assert ignored_in_this_process()
+        assert Parallel(n_jobs=2)(delayed(ignored_in_this_process)() for _ in range(2)) == [
+            True, True]
+    assert not ignored_in_this_process()

@@ -9,7 +9,8 @@ import pytest
 
 from featx.cli.main import main
 from featx.errors import FeatxError
-from featx.learn.train import load_dataset, train
+from featx.learn.dataset import load_dataset
+from featx.learn.train import train
 from tests.helpers import write_features
 
 REPORT_FILES = ("summary.json", "classification_report.txt", "confusion_matrix.txt",

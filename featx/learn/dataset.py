@@ -1,0 +1,62 @@
+"""The held-out split of a feature file: train and held-out rows, labels as class names.
+
+The held-out set is the file's ``test`` split, else its ``val`` split (training on ``train``),
+or a stratified random ``test_size`` fraction of the labelled rows when asked or when the file
+has no such split.
+
+>>> data = load_dataset("features.h5")
+>>> len(data.y_train), len(data.y_test), data.held_out, data.classes
+(8, 8, "split 'val'", ['ants', 'bees'])
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from featx import SEED
+from featx.errors import FeatxError
+from featx.store.read import load
+
+HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "dev")
+DEFAULT_TEST_SIZE = 0.25
+
+
+@dataclass
+class Dataset:
+    """Train and held-out rows of a feature file, labels as class names."""
+
+    X_train: np.ndarray  # noqa: N815 (scikit-learn naming)
+    y_train: np.ndarray
+    X_test: np.ndarray  # noqa: N815
+    y_test: np.ndarray
+    classes: list[str]
+    held_out: str
+    meta: dict
+
+
+def load_dataset(path: str | os.PathLike, test_size: float | None = None,
+                 seed: int = SEED) -> Dataset:
+    """Split the labelled rows of a feature file into train and held-out sets."""
+    feats = load(path)
+    labelled = feats.y >= 0
+    if not labelled.any():
+        raise FeatxError(f"{path}: no labelled rows to train on")
+    y = np.asarray(feats.label_names, dtype=object)[np.maximum(feats.y, 0)]
+    held = next((s for s in HELD_OUT_SPLITS if (labelled & (feats.split == s)).any()), None)
+    if test_size is None and held:
+        train, test = (np.flatnonzero(labelled & (feats.split == s)) for s in ("train", held))
+        if not len(train):
+            raise FeatxError(f"{path}: has a {held!r} split but no labelled 'train' rows")
+        how = f"split {held!r}"
+    else:
+        size = test_size or DEFAULT_TEST_SIZE
+        train, test = train_test_split(np.flatnonzero(labelled), test_size=size,
+                                       stratify=y[labelled], random_state=seed)
+        how = f"stratified random {size:g} of the labelled rows (seed {seed})"
+    X = feats.X  # noqa: N806
+    classes = sorted(set(y[train]))
+    return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta)
