@@ -1,9 +1,9 @@
 """The doctests of ``featx/`` (``pytest`` runs them with ``--doctest-modules``).
 
 Every docstring example runs in a fresh working folder holding ``images/`` (``train`` and ``val``
-splits of ``ants`` and ``bees``, 4 tiny JPEGs each) and ``features.h5``: those images embedded with
-``mobilenetv2`` at 32 px with random weights, the configuration the examples use. The fixtures of
-the test suite are in ``tests/conftest.py``.
+splits of ``ants`` and ``bees``, 4 tiny JPEGs each: ``images/train/ants/ants0.jpg`` ...) and
+``features.h5``: those images embedded with ``mobilenetv2`` at 32 px with random weights, the
+configuration the examples use. The fixtures of the test suite are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -24,15 +24,10 @@ EXAMPLE_BACKBONE = {"backbone": "mobilenetv2", "weights": None, "input_size": 32
 def example_folder(tmp_path_factory) -> Path:
     """``images/`` and ``features.h5``, made once per session."""
     import featx
-    from tests.helpers import write_image
+    from tests.helpers import write_tree
 
     root = tmp_path_factory.mktemp("examples")
-    seed = 0
-    for split in ("train", "val"):
-        for label in ("ants", "bees"):
-            for i in range(4):
-                seed += 1
-                write_image(root / "images" / split / label / f"{i}.jpg", seed)
+    write_tree(root / "images", ("ants", "bees"), 4)
     featx.embed(root / "images", root / "features.h5", progress=False, **EXAMPLE_BACKBONE)
     return root
 

@@ -53,7 +53,7 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     applicable checks one by one (see ``tests/test_extractor.py``).
 
     >>> fx = FeatureExtractor("mobilenetv2", weights=None, input_size=32, cache="cache.h5")
-    >>> fx.fit_transform(["images/train/ants/0.jpg", "images/val/bees/1.jpg"]).shape
+    >>> fx.fit_transform(["images/train/ants/ants0.jpg", "images/val/bees/bees1.jpg"]).shape
     (2, 1280)
     >>> fx.get_feature_names_out()[:2]
     array(['featureextractor0', 'featureextractor1'], dtype=object)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import make_rows, write_features, write_image
+from tests.helpers import make_rows, write_features, write_tree
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -17,14 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 @pytest.fixture
 def class_tree(tmp_path: Path) -> Path:
     """``train/{cats,dogs}`` and ``val/{cats,dogs}``, 3 JPEGs each (12 images)."""
-    root = tmp_path / "images"
-    seed = 0
-    for split in ("train", "val"):
-        for label in ("cats", "dogs"):
-            for i in range(3):
-                seed += 1
-                write_image(root / split / label / f"{label}{i}.jpg", seed)
-    return root
+    return write_tree(tmp_path / "images", ("cats", "dogs"), 3)
 
 
 @pytest.fixture(scope="session")

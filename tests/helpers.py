@@ -27,6 +27,18 @@ def write_image(path: Path, seed: int, size: tuple[int, int] = (48, 40), fmt: st
     return path
 
 
+def write_tree(root: Path, labels: tuple[str, ...], per_class: int) -> Path:
+    """``train/LABEL/LABELi.jpg`` and ``val/LABEL/LABELi.jpg``: ``per_class`` images of each
+    label in each split, all different."""
+    seed = 0
+    for split in ("train", "val"):
+        for label in labels:
+            for i in range(per_class):
+                seed += 1
+                write_image(root / split / label / f"{label}{i}.jpg", seed)
+    return root
+
+
 SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras", "layer": "pool",
                    "pooling": "avg", "input_size": [32, 32], "resize": "squash",
                    "preprocess": "none", "weights": "", "weights_fingerprint": "sha256:synthetic"}

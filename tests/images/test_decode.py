@@ -38,6 +38,13 @@ def check_rgb(array: np.ndarray, size: tuple[int, int]) -> None:
     assert array.shape == (*size, 3)
 
 
+def decoded_halves(img: Image.Image, path: Path, **save_options) -> tuple[tuple, tuple]:
+    """``img`` saved as PNG and decoded at 10x20 (checked RGB): a pixel of each half."""
+    out = decode_image(saved(img, path, "PNG", **save_options), (10, 20))
+    check_rgb(out, (10, 20))
+    return tuple(out[5, 2]), tuple(out[5, 17])
+
+
 # --- colour rule: every mode becomes 8-bit RGB ------------------------------------------------
 
 
@@ -54,33 +61,17 @@ def test_grey_l_image_is_replicated_into_three_equal_channels(tmp_path):
 
 
 def test_one_bit_image_becomes_black_and_white_rgb(tmp_path):
-    img = Image.new("1", (20, 10), 0)
-    img.paste(1, (10, 0, 20, 10))
-    path = saved(img, tmp_path / "bits.png", "PNG")
-    out = decode_image(path, (10, 20))
-    check_rgb(out, (10, 20))
-    assert tuple(out[5, 2]) == BLACK
-    assert tuple(out[5, 17]) == WHITE
+    assert decoded_halves(halves(20, 10, 0, 1, "1"), tmp_path / "bits.png") == (BLACK, WHITE)
 
 
 def test_la_image_is_composited_over_white(tmp_path):
-    img = Image.new("LA", (20, 10), (0, 0))          # black, fully transparent
-    img.paste((0, 255), (10, 0, 20, 10))               # black, opaque
-    path = saved(img, tmp_path / "la.png", "PNG")
-    out = decode_image(path, (10, 20))
-    check_rgb(out, (10, 20))
-    assert tuple(out[5, 2]) == WHITE
-    assert tuple(out[5, 17]) == BLACK
+    img = halves(20, 10, (0, 0), (0, 255), "LA")  # black: fully transparent | opaque
+    assert decoded_halves(img, tmp_path / "la.png") == (WHITE, BLACK)
 
 
 def test_rgba_image_is_composited_over_white(tmp_path):
-    img = Image.new("RGBA", (20, 10), (255, 0, 0, 0))  # red, fully transparent
-    img.paste((0, 255, 0, 255), (10, 0, 20, 10))       # green, opaque
-    path = saved(img, tmp_path / "rgba.png", "PNG")
-    out = decode_image(path, (10, 20))
-    check_rgb(out, (10, 20))
-    assert tuple(out[5, 2]) == WHITE
-    assert tuple(out[5, 17]) == GREEN
+    img = halves(20, 10, (255, 0, 0, 0), (0, 255, 0, 255), "RGBA")  # transparent red | green
+    assert decoded_halves(img, tmp_path / "rgba.png") == (WHITE, GREEN)
 
 
 def test_half_transparent_black_rgba_blends_to_mid_grey(tmp_path):
@@ -90,16 +81,12 @@ def test_half_transparent_black_rgba_blends_to_mid_grey(tmp_path):
 
 
 def test_palette_image_with_transparent_index_is_composited_over_white(tmp_path):
-    img = Image.new("P", (20, 10), 0)
+    img = halves(20, 10, 0, 1, "P")
     img.putpalette([255, 0, 0, 0, 0, 255] + [0] * (254 * 3))
-    img.paste(1, (10, 0, 20, 10))
-    path = saved(img, tmp_path / "pal.png", "PNG", transparency=0)
-    with Image.open(path) as check:
+    left, right = decoded_halves(img, tmp_path / "pal.png", transparency=0)
+    with Image.open(tmp_path / "pal.png") as check:
         assert check.mode == "P" and "transparency" in check.info
-    out = decode_image(path, (10, 20))
-    check_rgb(out, (10, 20))
-    assert tuple(out[5, 2]) == WHITE                  # index 0 (red) is transparent
-    assert tuple(out[5, 17]) == BLUE
+    assert (left, right) == (WHITE, BLUE)  # index 0 (red) is transparent
 
 
 def test_palette_image_without_transparency_keeps_its_colours(tmp_path):
