@@ -60,3 +60,20 @@ def test_nan_features_are_not_cached_and_the_user_is_told_why(class_tree, tmp_pa
     assert printed.count("backbone returned NaN/Inf features (broken weights?); not cached") \
         == 12
     assert not out.exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("path,label\na.jpg,ants\ncaf\u00e9.jpg,bees\n".encode("latin-1"),
+     "line 3: not UTF-8 (byte 0xe9); save the list as UTF-8"),
+    (b"path,label\na.jpg,an\0ts\n", "line 2: holds a NUL byte"),
+    (b"path,label\na.jpg," + b"x" * 140_000 + b"\n", "line 2: a field is longer than 131072"),
+    (b"path,label\na.jpg,ants\na.jpg,bees\n", "is listed on line 2 (label ants"),
+])
+def test_a_bad_list_is_one_line_naming_the_file_and_line(content, message, tmp_path, capsys,
+                                                         tiny_model_file):
+    listed = tmp_path / "list.csv"
+    listed.write_bytes(content)
+    assert main(embed_args(listed, tmp_path / "f.h5", tiny_model_file)) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"featx: error: list {listed}") and message in line
+    assert not (tmp_path / "f.h5").exists()

@@ -138,7 +138,7 @@ def test_split_tree_labels_are_the_union_over_splits(class_tree):
     assert {item.split for item in listing.items} == {"train", "val", "test"}
 
 
-@pytest.mark.parametrize("split", ["train", "val", "valid", "validation", "dev", "test", "Train"])
+@pytest.mark.parametrize("split", ["train", "val", "valid", "validation", "dev", "test"])
 def test_every_split_folder_name_is_recognised(tmp_path, split):
     touch(tmp_path / split / "cats" / "a.jpg")
     (item,) = list_images(tmp_path).items
@@ -152,6 +152,77 @@ def test_mixing_split_folders_with_class_folders_is_an_error_naming_both(tmp_pat
         list_images(tmp_path)
     message = str(info.value)
     assert "train" in message and "dogs" in message and str(tmp_path) in message
+
+
+def test_split_folders_in_any_case_are_splits_written_in_lower_case(tmp_path):
+    touch(tmp_path / "Train" / "cats" / "a.jpg")
+    touch(tmp_path / "VAL" / "cats" / "b.jpg")
+    touch(tmp_path / "Test" / "dogs" / "c.jpg")
+    listing = list_images(tmp_path)
+    assert [(i.split, i.label) for i in listing.items] == [
+        ("test", "dogs"), ("train", "cats"), ("val", "cats")]
+
+
+def test_two_folders_for_one_split_are_an_error_naming_both(tmp_path):
+    touch(tmp_path / "Train" / "cats" / "a.jpg")
+    touch(tmp_path / "train" / "cats" / "b.jpg")
+    with pytest.raises(FeatxError, match=r"2 folders for split 'train' \(Train, train\)"):
+        list_images(tmp_path)
+
+
+def test_images_at_the_root_of_a_split_tree_are_listed_without_label_or_split(tmp_path):
+    touch(tmp_path / "train" / "cats" / "a.jpg")
+    touch(tmp_path / "val" / "cats" / "b.jpg")
+    touch(tmp_path / "stray.jpg")
+    touch(tmp_path / "train" / "loose.jpg")
+    by_name = {os.path.basename(i.path): (i.label, i.split) for i in list_images(tmp_path).items}
+    assert by_name == {"a.jpg": ("cats", "train"), "b.jpg": ("cats", "val"),
+                       "stray.jpg": (None, ""), "loose.jpg": (None, "train")}
+
+
+@pytest.mark.parametrize("hidden", [".thumbnails", ".ipynb_checkpoints", ".git", ".x.parts"])
+def test_hidden_folders_are_never_classes(tmp_path, hidden):
+    touch(tmp_path / "cats" / "a.jpg")
+    touch(tmp_path / hidden / "thumb.jpg")
+    touch(tmp_path / "cats" / hidden / "cats_thumb.jpg")           # at any depth
+    listing = list_images(tmp_path)
+    assert names(listing) == ["a.jpg"] and listing.label_names == ["cats"]
+
+
+@pytest.mark.parametrize("holds_images", [False, True])
+def test_hidden_folders_next_to_split_folders_are_ignored(tmp_path, holds_images):
+    touch(tmp_path / "train" / "cats" / "a.jpg")
+    touch(tmp_path / "val" / "cats" / "b.jpg")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    if holds_images:
+        touch(tmp_path / ".ipynb_checkpoints" / "c.jpg")
+        touch(tmp_path / "train" / ".thumbnails" / "a.jpg")
+    listing = list_images(tmp_path)
+    assert sorted(names(listing)) == ["a.jpg", "b.jpg"]
+    assert {i.split for i in listing.items} == {"train", "val"}
+
+
+def test_hidden_image_files_are_skipped(tmp_path):
+    touch(tmp_path / "cats" / "a.jpg")
+    touch(tmp_path / "cats" / "._a.jpg")                            # macOS resource fork
+    touch(tmp_path / ".cover.png")
+    assert names(list_images(tmp_path)) == ["a.jpg"]
+
+
+def test_folders_without_images_next_to_split_folders_are_ignored(tmp_path):
+    touch(tmp_path / "train" / "cats" / "a.jpg")
+    touch(tmp_path / "features.h5")                                 # featx's own outputs
+    touch(tmp_path / "features.h5.parts" / "part-1-000001.h5")
+    touch(tmp_path / "notes" / "README.md")
+    (tmp_path / "empty").mkdir()
+    (item,) = list_images(tmp_path).items
+    assert (item.split, item.label) == ("train", "cats")
+
+
+def test_folders_without_images_are_not_classes(tmp_path):
+    touch(tmp_path / "cats" / "a.jpg")
+    touch(tmp_path / "features.h5.parts" / "part-1-000001.h5")
+    assert list_images(tmp_path).label_names == ["cats"]
 
 
 # --- extensions --------------------------------------------------------------------------------
@@ -289,6 +360,130 @@ def test_csv_row_with_an_empty_path_is_an_error_naming_the_line(tmp_path):
     csv_file.write_text("path,label\na.jpg,cats\n,dogs\n")
     with pytest.raises(FeatxError, match=r"l\.csv, line 3: empty path"):
         list_images(csv_file)
+
+
+def write_list(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        text = text.encode()
+    path.write_bytes(text)
+    return path
+
+
+def pairs(listing: Listing) -> list[tuple[str, str | None, str]]:
+    return [(os.path.basename(i.path), i.label, i.split) for i in listing.items]
+
+
+def test_csv_without_a_header_keeps_its_first_row_and_labels(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "img/a.jpg,ants\nimg/b.jpg,bees,val\nimg/c.PNG\n")
+    listing = list_images(csv_file)
+    assert pairs(listing) == [("a.jpg", "ants", ""), ("b.jpg", "bees", "val"), ("c.PNG", None, "")]
+    assert listing.label_names == ["ants", "bees"]
+
+
+def test_csv_without_a_header_may_have_a_class_named_like_a_column(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "a.jpg,label\nb.jpg,split\n")
+    assert pairs(list_images(csv_file)) == [("a.jpg", "label", ""), ("b.jpg", "split", "")]
+
+
+def test_csv_without_a_header_follows_the_extension_list(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "scan.raw,ants\n")
+    assert pairs(list_images(csv_file, extensions=["raw"])) == [("scan.raw", "ants", "")]
+
+
+@pytest.mark.parametrize("header", ["Path,Label,Split", " PATH , label ,SPLIT ",
+                                    "\ufeffpath,label,split", "label,split,path"])
+def test_csv_header_is_recognised_in_any_case_order_and_with_a_byte_order_mark(tmp_path, header):
+    columns = [c.strip().lstrip("\ufeff").lower() for c in header.split(",")]
+    row = {"path": "a.jpg", "label": "ants", "split": "Train"}
+    text = f"{header}\n{','.join(row[c] for c in columns)}\n"
+    assert pairs(list_images(write_list(tmp_path / "l.csv", text))) == [("a.jpg", "ants", "train")]
+
+
+def test_csv_header_other_columns_are_ignored(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "image,width,label\na.jpg,640,ants\n")
+    assert pairs(list_images(csv_file)) == [("a.jpg", "ants", "")]  # no `path`: the first column
+    csv_file.write_text("label,image\nants,a.jpg\n")
+    with pytest.raises(FeatxError, match="line 1: the header names no path column"):
+        list_images(csv_file)
+
+
+def test_a_first_row_neither_header_nor_image_is_an_error_naming_the_line(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "file,class\na.jpg,ants\n")
+    with pytest.raises(FeatxError, match=r"l\.csv, line 1: 'file,class' is neither a header"):
+        list_images(csv_file)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_a_latin1_list_is_one_line_naming_the_file_and_line(tmp_path, suffix):
+    path = write_list(tmp_path / f"l{suffix}", "path,label\na.jpg,ants\ncaf\u00e9.jpg,bees\n"
+                      .encode("latin-1"))
+    with pytest.raises(FeatxError, match=rf"l\{suffix}, line 3: not UTF-8 \(byte 0xe9\)"):
+        list_images(path)
+
+
+@pytest.mark.parametrize("text, line", [("path,label\na.jpg,ants\nb\0.jpg,bees\n", 3),
+                                        ("path,label\na.jpg,an\0ts\n", 2),
+                                        ("a.jpg\nb\0.jpg\n", 2)])
+def test_a_nul_byte_in_a_path_or_label_is_an_error_naming_the_line(tmp_path, text, line):
+    path = write_list(tmp_path / ("l.txt" if "," not in text else "l.csv"), text)
+    with pytest.raises(FeatxError, match=rf"line {line}: holds a NUL byte"):
+        list_images(path)
+
+
+def test_a_field_over_the_csv_limit_is_an_error_naming_the_line(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", f"path,label\na.jpg,ants\nb.jpg,{'x' * 140_000}\n")
+    with pytest.raises(FeatxError, match=r"l\.csv, line 3: a field is longer than 131072"):
+        list_images(csv_file)
+
+
+def test_a_row_with_more_fields_than_the_header_is_an_error_naming_the_line(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "path,label\na.jpg,ants\nb,c.jpg,bees\n")
+    with pytest.raises(FeatxError, match=r"line 3: 3 fields, but the header \(line 1\) names 2"):
+        list_images(csv_file)
+    csv_file.write_text("a.jpg,ants,train,extra\n")
+    with pytest.raises(FeatxError, match=r"line 1: 4 fields, but a list without a header"):
+        list_images(csv_file)
+
+
+def test_a_quoted_field_may_hold_commas_and_newlines(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", 'path,label\n"a, b.jpg","two\nlines"\n')
+    assert pairs(list_images(csv_file)) == [("a, b.jpg", "two\nlines", "")]
+
+
+def test_a_path_listed_twice_with_two_labels_is_an_error_naming_both_lines(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv",
+                          "path,label\nimg/a.jpg,ants\nimg/b.jpg,bees\n./img/a.jpg,bees\n")
+    with pytest.raises(FeatxError) as info:
+        list_images(csv_file)
+    message = str(info.value)
+    assert str(tmp_path / "img" / "a.jpg") in message
+    assert "line 2 (label ants, split (none))" in message
+    assert "line 4 (label bees, split (none))" in message
+
+
+def test_a_path_listed_twice_in_two_splits_is_an_error(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "a.jpg,ants,train\na.jpg,ants,val\n")
+    with pytest.raises(FeatxError, match="line 1 .*split train.* line 2 .*split val"):
+        list_images(csv_file)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("l.csv", "path,label\na.jpg,ants\nb.jpg,ants\na.jpg, ants \n"),
+    ("l.txt", "a.jpg\nb.jpg\n./a.jpg\n")])
+def test_a_path_listed_twice_alike_is_listed_once(tmp_path, name, text):
+    listing = list_images(write_list(tmp_path / name, text))
+    assert names(listing) == ["a.jpg", "b.jpg"]
+
+
+def test_list_items_know_their_file_and_line(tmp_path):
+    csv_file = write_list(tmp_path / "l.csv", "path\n\nb.jpg\na.jpg\n")
+    assert [i.origin for i in list_images(csv_file).items] == [
+        f"{csv_file} (line 4)", f"{csv_file} (line 3)"]
+
+
+def test_a_header_without_rows_is_an_error(tmp_path):
+    with pytest.raises(FeatxError, match="holds a header but no rows"):
+        list_images(write_list(tmp_path / "l.csv", "path,label\n\n"))
 
 
 # --- Python sequences --------------------------------------------------------------------------
