@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+
+from PIL import Image
 
 from featx import __version__
 from featx.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
@@ -32,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one sub-command; user errors become one line on stderr and a non-zero exit."""
     args = build_parser().parse_args(argv)
+    # featx's own pixel limit decides which images are decoded (featx/images/decode.py), so
+    # Pillow's warning about sizes it would still accept is noise here
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     try:
         return args.run(args)
     except FeatxError as exc:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, replace
 
 from featx.errors import FeatxError
+from featx.images.decode import max_pixels
 
 ON_ERROR = ("skip", "raise")
 
@@ -36,6 +37,7 @@ class RunOptions:
                              f"got {self.on_error!r}")
         if self.batch_size < 1:
             raise FeatxError(f"batch size must be at least 1, got {self.batch_size}")
+        max_pixels()  # FEATX_MAX_PIXELS, read by every decode: a bad value stops the run here
 
     def with_threads(self, default: int | None = None) -> RunOptions:
         """These options with ``threads`` set: kept if given, else ``default`` or

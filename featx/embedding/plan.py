@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from featx._hashing import content_key
-from featx.images.decode import describe_error
+from featx.images.decode import describe_error, is_refusal
 from featx.images.sources import Item
 from featx.store.read import Index
 from featx.store.schema import Failure, Rows, entry, path_text
@@ -60,7 +60,7 @@ def plan(items: Sequence[Item], index: Index, threads: int) -> Plan:
             work.failures.append(Failure(item.path, error, key or ""))
         elif key in claimed:
             work.duplicates += 1
-        elif key in index.failed:
+        elif key in index.failed and not is_refusal(index.failed[key]):
             work.failures.append(Failure(item.path, index.failed[key], key))
         elif key in index.rows:
             work.reused += 1
@@ -100,5 +100,5 @@ def _hashed_key(item: Item) -> tuple[str | None, os.stat_result | None, str]:
         stat = os.stat(item.path)
         key = content_key(item.path)
     except OSError as exc:
-        return None, None, describe_error(exc)
+        return None, None, describe_error(exc, item.origin)
     return key, stat, "" if stat.st_size else "empty file (0 bytes)"

@@ -24,6 +24,7 @@ from featx.images.decode import decode_image
 from featx.store.schema import path_text
 
 BOMB_LIMIT = 100_000  # Pillow refuses images above twice this many pixels
+PIXEL_LIMIT = 150_000  # FEATX_MAX_PIXELS: featx refuses images above it
 OK = "ok"
 
 
@@ -105,6 +106,8 @@ CASES = {  # file name -> (how to make it, "ok" or a substring of its reason in 
     "one_pixel.png": (lambda p: Image.new("RGB", (1, 1), (9, 9, 9)).save(p), OK),
     "wide_10000x10.png": (lambda p: rgb(10000, 10, seed=4).save(p), OK),
     "bomb.png": (lambda p: Image.new("RGB", (500, 500)).save(p), "decompression bomb"),
+    "over_pixel_limit.png": (lambda p: Image.new("RGB", (400, 380)).save(p),
+                             "refused over the pixel limit: 400x380"),
     "vanished.jpg": (lambda p: rgb(seed=5).save(p), "file vanished before it could be read"),
     "unreadable.jpg": (lambda p: rgb(seed=6).save(p), "permission denied"),
     "loop.jpg": (lambda p: os.symlink(p.name, p), "symbolic link loop"),
@@ -127,6 +130,7 @@ def run(tmp_path_factory, tiny_model_file):
     out = root / "f.h5"
     with pytest.MonkeyPatch.context() as mp, io.StringIO() as stdout:
         mp.setattr(Image, "MAX_IMAGE_PIXELS", BOMB_LIMIT)
+        mp.setenv("FEATX_MAX_PIXELS", str(PIXEL_LIMIT))
         listed = embedding_run.list_images
 
         def list_then_delete(*args, **kwargs):

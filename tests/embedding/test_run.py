@@ -239,3 +239,50 @@ def test_a_batch_interrupted_in_the_forward_pass_still_records_its_bad_images(
     result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, batch_size=16)
     assert result.interrupted and result.embedded == 0
     assert [Path(f.path).name for f in result.failures] == ["bad.jpg"]
+
+
+def test_a_missing_file_in_a_list_is_reported_as_listed_but_absent(class_tree, tmp_path,
+                                                                   tiny_model_file):
+    listed = tmp_path / "l.csv"
+    listed.write_text(f"path,label\n{class_tree / 'train' / 'cats' / 'cats0.jpg'},cats\n"
+                      "nowhere/ghost.jpg,dogs\n")
+    result = embed_tiny(listed, tmp_path / "f.h5", tiny_model_file)
+    (failure,) = result.failures
+    assert failure.path == str(tmp_path / "nowhere" / "ghost.jpg")
+    assert failure.reason == f"listed in {listed} (line 3) but does not exist"
+    assert result.embedded == 1
+
+
+def test_an_image_over_the_pixel_limit_is_retried_once_the_limit_is_raised(
+        class_tree, tmp_path, tiny_model_file, monkeypatch):
+    write_image(class_tree / "train" / "cats" / "large.png", seed=7, size=(300, 200), fmt="PNG")
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "50000")
+    first = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    (failure,) = first.failures
+    assert failure.reason.startswith("refused over the pixel limit: 300x200 = 0.1 Mpx")
+    assert "FEATX_MAX_PIXELS=50000" in failure.reason
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "60000")
+    rerun = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    assert (rerun.embedded, rerun.reused, rerun.failures) == (1, 12, [])
+    assert featx.load(tmp_path / "f.h5").errors == []
+
+
+def test_a_bad_pixel_limit_setting_stops_the_run_at_once(class_tree, tmp_path, tiny_model_file,
+                                                         monkeypatch):
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "lots")
+    with pytest.raises(FeatxError, match="FEATX_MAX_PIXELS must be a positive number of pixels"):
+        embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
+    assert not (tmp_path / "f.h5").exists()
+
+
+@pytest.mark.parametrize("crashed", [False, True])
+def test_an_output_inside_its_own_source_tree_is_not_listed(class_tree, tmp_path,
+                                                            tiny_model_file, crashed):
+    out = class_tree / "features.h5"
+    first = embed_tiny(class_tree, out, tiny_model_file)
+    if crashed:  # a part left behind by a killed run, waiting to be merged
+        (class_tree / "features.h5.parts").mkdir(exist_ok=True)
+        shutil.copy(out, class_tree / "features.h5.parts" / "part-0-000001.h5")
+    rerun = embed_tiny(class_tree, out, tiny_model_file)
+    assert (first.embedded, rerun.embedded, rerun.reused, rerun.failures) == (12, 0, 12, [])
+    assert len(featx.load(out)) == 12

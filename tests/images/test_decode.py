@@ -5,14 +5,25 @@ from __future__ import annotations
 import errno
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
-from featx.images.decode import RESIZE_POLICIES, decode_image, describe_error
-from tests.helpers import write_image
+from featx.errors import FeatxError
+from featx.images.decode import (
+    DEFAULT_MAX_PIXELS,
+    RESIZE_POLICIES,
+    PixelLimitError,
+    decode_image,
+    describe_error,
+    is_refusal,
+    max_pixels,
+)
+from tests.helpers import REPO, write_image
 
 RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255,) * 3, (0,) * 3
 
@@ -291,6 +302,94 @@ def test_large_jpeg_is_decoded_in_draft_mode_to_the_requested_size(tmp_path, mon
     assert reduced == (375, 250)                # 1/8 is the smallest reduction >= 224 px
 
 
+# --- the pixel limit --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory) -> Path:
+    """A real 12000 x 9000 PNG (108 Mpx, between Pillow's warning and error limits): 1-bit, so
+    it takes 14 MB to make and 13 KB on disk."""
+    return saved(Image.new("1", (12000, 9000), 1),
+                 tmp_path_factory.mktemp("huge") / "huge.png", "PNG")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_over_the_pixel_limit_is_refused_with_the_limit_named(huge_png):
+    assert max_pixels() == DEFAULT_MAX_PIXELS == 8192 * 8192
+    with pytest.raises(PixelLimitError) as info:
+        decode_image(huge_png, (32, 32))
+    reason = describe_error(info.value)
+    assert reason.startswith("refused over the pixel limit: 12000x9000 = 108.0 Mpx to decode")
+    assert "FEATX_MAX_PIXELS=67108864" in reason and is_refusal(reason)
+
+
+def test_the_pixel_limit_is_set_by_featx_max_pixels(tmp_path, monkeypatch):
+    path = saved(Image.new("RGB", (40, 30), RED), tmp_path / "small.png", "PNG")
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "1199")
+    with pytest.raises(PixelLimitError, match="40x30"):
+        decode_image(path, (8, 8))
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "1_200")
+    check_rgb(decode_image(path, (8, 8)), (8, 8))
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", "1e6"])
+def test_a_bad_featx_max_pixels_is_one_clear_error(monkeypatch, value):
+    monkeypatch.setenv("FEATX_MAX_PIXELS", value)
+    with pytest.raises(FeatxError, match=f"FEATX_MAX_PIXELS must be .* got '{value}'"):
+        max_pixels()
+
+
+def test_a_jpeg_counts_at_the_size_draft_mode_decodes_it_to(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEATX_MAX_PIXELS", "100000")
+    photo = halves(1600, 1200, RED, BLUE)                       # 1.92 Mpx
+    jpeg = saved(photo, tmp_path / "photo.jpg", "JPEG")
+    out = decode_image(jpeg, (64, 64))                           # decoded at 1/8: 200x150
+    assert close_to(out[32, 5], RED) and close_to(out[32, 60], BLUE)
+    with pytest.raises(PixelLimitError, match="1600x1200"):      # no reduction at this size
+        decode_image(jpeg, (1024, 1024))
+    with pytest.raises(PixelLimitError, match="1600x1200"):      # PNG has no draft mode
+        decode_image(saved(photo, tmp_path / "photo.png", "PNG"), (64, 64))
+
+
+PEAK_SCRIPT = """
+import resource, sys
+from concurrent.futures import ThreadPoolExecutor
+from featx.images.decode import decode_image
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def attempt(path):
+    try:
+        return decode_image(path, (32, 32)).shape
+    except Exception as exc:
+        return type(exc).__name__
+
+base = peak_mb()
+with ThreadPoolExecutor(2) as pool:
+    print(list(pool.map(attempt, sys.argv[1:5])))
+refusing = peak_mb() - base
+print(decode_image(sys.argv[5], (32, 32)).shape)
+print(refusing, peak_mb() - base - refusing)
+"""
+
+
+def test_decoding_stays_memory_light(huge_png, tmp_path):
+    """Four 108-Mpx PNGs on two threads are refused before decoding (main: 1.3 GB), and a
+    16-Mpx RGBA PNG decodes with under 10 bytes per pixel at the peak (main: 17)."""
+    rgba = saved(Image.new("RGBA", (4000, 4000), (200, 30, 40, 128)), tmp_path / "rgba.png",
+                 "PNG")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("FEATX_MAX_PIXELS", None)
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, *[str(huge_png)] * 4, str(rgba)],
+                          capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    refused, shape, peaks = done.stdout.splitlines()
+    assert refused == str(["PixelLimitError"] * 4) and shape == "(32, 32, 3)"
+    refusing_mb, decoding_mb = map(float, peaks.split())
+    assert refusing_mb < 100
+    assert decoding_mb * 2**20 / 16e6 < 10
+
+
 # --- unreadable files --------------------------------------------------------------------------
 
 
@@ -336,6 +435,13 @@ def test_missing_file_is_described_as_vanished(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         decode_image(tmp_path / "gone.jpg", (32, 32))
     assert describe_error(info.value) == "file vanished before it could be read"
+
+
+def test_missing_file_from_a_list_is_described_as_listed_but_absent(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        decode_image(tmp_path / "gone.jpg", (32, 32))
+    assert describe_error(info.value, "l.csv (line 3)") == \
+        "listed in l.csv (line 3) but does not exist"
 
 
 def test_directory_is_described_as_a_directory(tmp_path):
