@@ -45,8 +45,10 @@ SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras",
 
 
 def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("train", "val"),
-                   seed: int = 0, attrs: dict | None = None) -> Path:
-    """A feature file of two well-separated Gaussian classes (``ants``, ``bees``) per split."""
+                   seed: int = 0, attrs: dict | None = None,
+                   classes: dict[str, tuple[str, ...]] | None = None) -> Path:
+    """A feature file of well-separated Gaussian classes per split: ``ants`` and ``bees``, or
+    ``classes[split]`` (every class its own centre)."""
     import h5py
 
     from featx.store import write
@@ -55,8 +57,11 @@ def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("tr
     rng = np.random.default_rng(seed)
     rows = Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
     blocks = []
+    classes = classes or {split: ("ants", "bees") for split in splits}
+    names = sorted({label for labels in classes.values() for label in labels})
     for split in splits:
-        for c, label in enumerate(("ants", "bees")):
+        for label in classes[split]:
+            c = names.index(label)
             centre = np.zeros(dim)
             centre[c] = 4.0
             blocks.append(rng.normal(centre, 1.0, (n_per_class, dim)))

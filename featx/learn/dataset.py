@@ -2,7 +2,9 @@
 
 The held-out set is the file's ``test`` split, else its ``val`` split (training on ``train``),
 or a stratified random ``test_size`` fraction of the labelled rows when asked or when the file
-has no such split.
+has no such split. Split names match in any case (``Train``, ``VAL``), as
+:func:`featx.images.sources.split_name` writes them, so files listed before that rule train the
+same way.
 
 >>> data = load_dataset("features.h5")
 >>> len(data.y_train), len(data.y_test), data.held_out, data.classes
@@ -19,6 +21,7 @@ from sklearn.model_selection import train_test_split
 
 from featx import SEED
 from featx.errors import FeatxError
+from featx.images.sources import split_name
 from featx.store.read import load
 
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "dev")
@@ -37,6 +40,17 @@ class Dataset:
     held_out: str
     meta: dict
 
+    @property
+    def labels(self) -> list[str]:
+        """Every class of the training and held-out rows: the rows and columns of a report."""
+        return sorted(set(self.classes) | set(self.y_test))
+
+    @property
+    def untrained(self) -> list[str]:
+        """Held-out classes without a training row: the model never learnt them, so each of
+        their held-out images counts as an error."""
+        return sorted(set(self.y_test) - set(self.classes))
+
 
 def load_dataset(path: str | os.PathLike, test_size: float | None = None,
                  seed: int = SEED) -> Dataset:
@@ -46,9 +60,10 @@ def load_dataset(path: str | os.PathLike, test_size: float | None = None,
     if not labelled.any():
         raise FeatxError(f"{path}: no labelled rows to train on")
     y = np.asarray(feats.label_names, dtype=object)[np.maximum(feats.y, 0)]
-    held = next((s for s in HELD_OUT_SPLITS if (labelled & (feats.split == s)).any()), None)
+    split = np.array([split_name(s) for s in feats.split], dtype=object)
+    held = next((s for s in HELD_OUT_SPLITS if (labelled & (split == s)).any()), None)
     if test_size is None and held:
-        train, test = (np.flatnonzero(labelled & (feats.split == s)) for s in ("train", held))
+        train, test = (np.flatnonzero(labelled & (split == s)) for s in ("train", held))
         if not len(train):
             raise FeatxError(f"{path}: has a {held!r} split but no labelled 'train' rows")
         how = f"split {held!r}"

@@ -28,14 +28,17 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scori
     """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv."""
     os.makedirs(folder, exist_ok=True)
     write_json(os.path.join(folder, "summary.json"), summary(result, data, scoring))
-    report = classification_report(data.y_test, result.y_pred, labels=data.classes,
+    note = untrained_note(data)
+    report = classification_report(data.y_test, result.y_pred, labels=data.labels,
                                    zero_division=0)
-    write_text(os.path.join(folder, "classification_report.txt"), report)
-    matrix = confusion_matrix(data.y_test, result.y_pred, labels=data.classes)
+    write_text(os.path.join(folder, "classification_report.txt"), report + note)
+    matrix = confusion_matrix(data.y_test, result.y_pred, labels=data.labels)
     write_text(os.path.join(folder, "confusion_matrix.txt"),
-               format_confusion(matrix, data.classes))
-    plot_confusion(matrix, data.classes, os.path.join(folder, "confusion_matrix.png"),
-                   f"{result.head}: held-out accuracy {result.test_accuracy:.3f}")
+               format_confusion(matrix, data.labels) + note)
+    title = f"{result.head}: held-out accuracy {result.test_accuracy:.3f}"
+    if data.untrained:
+        title += f"\nnever trained on: {', '.join(data.untrained)}"
+    plot_confusion(matrix, data.labels, os.path.join(folder, "confusion_matrix.png"), title)
     write_csv(os.path.join(folder, "cv_results.csv"),
               [{**params, "mean_test_score": m, "std_test_score": s, "rank": r}
                for params, m, s, r in _cv_rows(result.search)])
@@ -53,8 +56,18 @@ def summary(result: Result, data: Dataset, scoring: str) -> dict:
         "n_test": len(data.y_test),
         "held_out": data.held_out,
         "classes": data.classes,
+        "untrained_classes": data.untrained,
         "seconds": round(result.seconds, 2),
     }
+
+
+def untrained_note(data: Dataset) -> str:
+    """A line about held-out classes the model never saw in training ("" when there is none)."""
+    if not data.untrained:
+        return ""
+    count = sum(int(np.sum(data.y_test == c)) for c in data.untrained)
+    return (f"\nnever trained on: {', '.join(data.untrained)} (no training images; their "
+            f"{count} held-out image{'s' * (count != 1)} all count as errors)\n")
 
 
 def comparison_row(result: Result) -> dict:

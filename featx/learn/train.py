@@ -15,7 +15,7 @@ from featx import SEED
 from featx._text import format_table, write_csv, write_json
 from featx.learn import bundle
 from featx.learn.dataset import load_dataset
-from featx.learn.report import comparison_row, cv_table, summary, write_report
+from featx.learn.report import comparison_row, cv_table, summary, untrained_note, write_report
 from featx.learn.search import Result, best, evaluate
 
 
@@ -30,6 +30,8 @@ def train(features: str | os.PathLike, heads: Sequence[str], out: str | os.PathL
     data = load_dataset(features, test_size, seed)
     log(f"{features}: train {len(data.y_train)}, held out {len(data.y_test)} "
         f"({data.held_out}); classes {', '.join(data.classes)}")
+    if data.untrained:
+        log(untrained_note(data).strip())
     results = []
     for name in heads:
         result = evaluate(name, data, cv=cv, scoring=scoring, n_jobs=n_jobs,

@@ -63,3 +63,43 @@ def test_too_many_folds_for_the_data_are_refused(features_file, tmp_path):
 def test_unknown_head_is_a_one_line_cli_error(features_file, tmp_path, capsys):
     assert main(["train", str(features_file), "--head", "svm", "--out", str(tmp_path)]) == 2
     assert "unknown head 'svm'" in capsys.readouterr().err
+
+
+def test_split_names_match_in_any_case(tmp_path):
+    path = write_features(tmp_path / "cased.h5", splits=("Train", "VAL"))  # as listed before
+    data = load_dataset(path)
+    assert (data.held_out, len(data.y_train), len(data.y_test)) == ("split 'val'", 40, 40)
+
+
+def test_train_uses_split_folders_named_in_any_case(tmp_path, tiny_model_file):
+    from featx.embedding.run import embed
+    from tests.helpers import write_image
+
+    for i, (split, label) in enumerate((s, c) for s in ("Train", "Val") for c in ("ants", "bees")
+                                       for _ in range(3)):
+        write_image(tmp_path / "tree" / split / label / f"{i}.jpg", seed=i)
+    embed(tmp_path / "tree", tmp_path / "f.h5", backbone=str(tiny_model_file), layer="pool",
+          progress=False)
+    train(tmp_path / "f.h5", ["centroid"], tmp_path / "out", cv=2, log=lambda _: None)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["held_out"], summary["n_train"], summary["n_test"]) == ("split 'val'", 6, 6)
+
+
+def test_a_held_out_class_absent_from_training_is_reported_and_in_the_confusion_matrix(
+        tmp_path):
+    path = write_features(tmp_path / "f.h5", classes={"train": ("ants", "bees"),
+                                                       "val": ("ants", "bees", "wasps")})
+    lines = []
+    (result,) = train(path, ["centroid"], tmp_path / "out", cv=3, log=lines.append)
+    out = tmp_path / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["classes"] == ["ants", "bees"] and summary["untrained_classes"] == ["wasps"]
+    assert result.test_accuracy == pytest.approx(2 / 3, abs=0.05)   # wasps all count as errors
+    note = "never trained on: wasps (no training images; their 20 held-out images all count as " \
+           "errors)"
+    assert note in lines
+    matrix = (out / "confusion_matrix.txt").read_text()
+    rows = {line.split()[0]: line.split()[1:] for line in matrix.splitlines()[2:] if line.strip()}
+    assert rows["wasps"][:3] != ["0", "0", "0"] and sum(map(int, rows["wasps"][:3])) == 20
+    assert note in matrix
+    assert "wasps" in (out / "classification_report.txt").read_text()
