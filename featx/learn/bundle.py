@@ -5,6 +5,13 @@ trusts by default and loads it only if each is in :data:`TRUSTED_TYPES` (the sci
 NumPy types the built-in heads are made of, listed so loading stays strict and working whatever
 skops trusts by default); any other type is refused by name before anything is built.
 
+Before that, the zip's directory is read: featx writes a bundle's members uncompressed, so they
+unpack to about the file's own size. A bundle whose members would unpack to more than its size
+plus ``FEATX_MAX_BUNDLE_EXPANSION`` bytes (default :data:`DEFAULT_MAX_EXPANSION`, 64 MiB) is
+refused before any member is read, so a zip bomb (a small file unpacking to gigabytes) never
+reaches memory, while a large model written by featx always loads. A bundle written by a newer
+featx than this one, or by no featx (no ``featx_version``), is refused too.
+
 >>> from featx.learn.heads import make_head
 >>> from featx.store.read import load as load_features
 >>> feats = load_features("features.h5")
@@ -17,9 +24,11 @@ skops trusts by default); any other type is refused by name before anything is b
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 
 import skops.io as sio
+from packaging.version import InvalidVersion, Version
 from sklearn.base import BaseEstimator
 
 from featx import __version__
@@ -27,6 +36,7 @@ from featx.backbones.config import FeatureConfig
 from featx.errors import FeatxError
 
 FORMAT = "featx-bundle"
+DEFAULT_MAX_EXPANSION = 64 << 20
 TRUSTED_TYPES = frozenset({
     "builtins.slice",
     "numpy.dtype",
@@ -85,11 +95,15 @@ def save(path: str | os.PathLike, model: BaseEstimator, features: dict, head: st
 
 
 def load(path: str | os.PathLike) -> Bundle:
-    """Read a bundle, refusing any type outside :data:`TRUSTED_TYPES`."""
+    """Read a bundle, refusing any type outside :data:`TRUSTED_TYPES`, members that would unpack
+    far beyond the file's size, and bundles of a newer featx."""
     try:
+        check_unpacked_size(path)
         untrusted = sio.get_untrusted_types(file=path)
     except FileNotFoundError:
         raise FeatxError(f"{path}: no such model bundle") from None
+    except FeatxError:
+        raise
     except Exception as exc:  # noqa: BLE001 (any unreadable file is a user error)
         raise FeatxError(f"{path}: not a readable skops model bundle ({exc})") from None
     refused = sorted(set(untrusted) - TRUSTED_TYPES)
@@ -98,4 +112,44 @@ def load(path: str | os.PathLike) -> Bundle:
     data = sio.load(path, trusted=untrusted)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FeatxError(f"{path}: skops file is not a featx model bundle")
+    _check_version(path, data.get("featx_version"))
     return Bundle(data["model"], data["features"], data["head"])
+
+
+def max_expansion() -> int:
+    """``FEATX_MAX_BUNDLE_EXPANSION`` (bytes, a non-negative integer), else the default."""
+    text = os.environ.get("FEATX_MAX_BUNDLE_EXPANSION", "").strip()
+    if not text:
+        return DEFAULT_MAX_EXPANSION
+    if not text.isdigit():
+        raise FeatxError("FEATX_MAX_BUNDLE_EXPANSION must be a number of bytes, got "
+                         f"{text!r}")
+    return int(text)
+
+
+def check_unpacked_size(path: str | os.PathLike) -> None:
+    """Refuse a bundle whose members would unpack to more than its size plus
+    :func:`max_expansion`, from the zip's directory alone (no member is read)."""
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    allowed = os.path.getsize(path) + max_expansion()
+    if unpacked > allowed:
+        raise FeatxError(
+            f"{path}: refused: its members would unpack to {unpacked / 2**20:,.0f} MiB, more "
+            f"than the file's {os.path.getsize(path) / 2**20:,.1f} MiB plus "
+            f"FEATX_MAX_BUNDLE_EXPANSION={max_expansion()} bytes (featx writes bundles "
+            "uncompressed; raise it only for a bundle you trust)")
+
+
+def _check_version(path: str | os.PathLike, version: object) -> None:
+    """Refuse a bundle with no featx version, or one newer than this featx."""
+    try:
+        written = Version(str(version)) if version is not None else None
+    except InvalidVersion:
+        written = None
+    if written is None:
+        raise FeatxError(f"{path}: refused: the bundle names no valid featx version "
+                         f"({version!r}); it was not written by featx")
+    if written > Version(__version__):
+        raise FeatxError(f"{path}: refused: written by featx {version}, newer than this featx "
+                         f"{__version__}; upgrade featx to load it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import pytest
@@ -26,3 +27,89 @@ def test_a_bundle_edited_to_hold_an_untrusted_type_is_refused(bundle_file, tmp_p
             dst.writestr(item, data)
     with pytest.raises(FeatxError, match="untrusted type.*evil.payload.LogisticRegression"):
         bundle.load(edited)
+
+
+def zip_bomb(bundle_file, out, unpacked: int):
+    """``bundle_file`` with its largest array swapped for ``unpacked`` bytes of zeros, deflated:
+    a real skops file that loads (into that much memory) wherever nothing checks sizes."""
+    import numpy as np
+
+    with zipfile.ZipFile(bundle_file) as src:
+        members = src.infolist()
+        target = max((m for m in members if m.filename.endswith(".npy")),
+                     key=lambda m: m.file_size)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+            for member in members:
+                if member is not target:
+                    dst.writestr(member.filename, src.read(member.filename))
+                    continue
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(header, {
+                    "descr": "<f8", "fortran_order": False, "shape": (unpacked // 8,)})
+                with dst.open(member.filename, "w", force_zip64=True) as fh:
+                    fh.write(header.getvalue())
+                    zeros = bytes(1 << 20)
+                    for start in range(0, unpacked, len(zeros)):
+                        fh.write(zeros[:unpacked - start])
+    return out
+
+
+def test_a_zip_bomb_bundle_is_refused_before_anything_is_unpacked(bundle_file, tmp_path,
+                                                                   monkeypatch):
+    bomb = zip_bomb(bundle_file, tmp_path / "bomb.skops", 128 << 20)
+    assert bomb.stat().st_size < 1 << 20                            # 128 MiB in under 1 MiB
+    for name in ("load", "get_untrusted_types"):                   # nothing is unpacked
+        monkeypatch.setattr(bundle.sio, name, lambda *a, **k: pytest.fail("member read"))
+    with pytest.raises(FeatxError, match=r"bomb\.skops: refused: its members would unpack to "
+                                         r"128 MiB, more than the file's 0\.\d MiB plus "
+                                         r"FEATX_MAX_BUNDLE_EXPANSION=67108864 bytes"):
+        bundle.load(bomb)
+
+
+def test_the_allowed_expansion_is_set_by_an_environment_variable(bundle_file, tmp_path,
+                                                                 monkeypatch):
+    bomb = zip_bomb(bundle_file, tmp_path / "bomb.skops", 2 << 20)
+    monkeypatch.setenv("FEATX_MAX_BUNDLE_EXPANSION", "0")
+    assert bundle.load(bundle_file).head == "logreg"                # featx's own: uncompressed
+    with pytest.raises(FeatxError, match="refused: its members would unpack to 2 MiB"):
+        bundle.load(bomb)
+    monkeypatch.setenv("FEATX_MAX_BUNDLE_EXPANSION", str(4 << 20))
+    assert bundle.load(bomb).head == "logreg"
+    monkeypatch.setenv("FEATX_MAX_BUNDLE_EXPANSION", "4 MB")
+    with pytest.raises(FeatxError, match="FEATX_MAX_BUNDLE_EXPANSION must be a number of bytes"):
+        bundle.load(bundle_file)
+
+
+def test_a_bundle_from_a_newer_featx_is_refused(bundle_file, tmp_path, monkeypatch):
+    from featx import __version__
+
+    newer = tmp_path / "newer.skops"
+    model = bundle.load(bundle_file)
+    monkeypatch.setattr(bundle, "__version__", "99.0")
+    bundle.save(newer, model.model, model.features, model.head)
+    monkeypatch.undo()
+    with pytest.raises(FeatxError, match=rf"newer\.skops: refused: written by featx 99\.0, newer "
+                                         rf"than this featx {__version__}; upgrade featx"):
+        bundle.load(newer)
+
+
+def test_a_bundle_from_an_older_featx_loads(bundle_file, tmp_path, monkeypatch):
+    older = tmp_path / "older.skops"
+    model = bundle.load(bundle_file)
+    monkeypatch.setattr(bundle, "__version__", "0.0.1")
+    bundle.save(older, model.model, model.features, model.head)
+    monkeypatch.undo()
+    assert bundle.load(older).classes == ["ants", "bees"]
+
+
+@pytest.mark.parametrize("version", [None, "not a version"])
+def test_a_bundle_without_a_featx_version_is_refused(bundle_file, tmp_path, version):
+    model = bundle.load(bundle_file)
+    data = {"format": bundle.FORMAT, "head": model.head, "model": model.model,
+            "features": model.features}
+    if version:
+        data["featx_version"] = version
+    path = tmp_path / "unversioned.skops"
+    bundle.sio.dump(data, path)
+    with pytest.raises(FeatxError, match="refused: the bundle names no valid featx version"):
+        bundle.load(path)
