@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from featx._hashing import content_key
-from featx.images.decode import describe_error, is_refusal
+from featx.images.decode import describe_error, stale_refusal
 from featx.images.sources import Item
 from featx.store.read import Index
 from featx.store.schema import Failure, Rows, entry, path_text
@@ -60,7 +60,7 @@ def plan(items: Sequence[Item], index: Index, threads: int) -> Plan:
             work.failures.append(Failure(item.path, error, key or ""))
         elif key in claimed:
             work.duplicates += 1
-        elif key in index.failed and not is_refusal(index.failed[key]):
+        elif key in index.failed and not stale_refusal(index.failed[key]):
             work.failures.append(Failure(item.path, index.failed[key], key))
         elif key in index.rows:
             work.reused += 1

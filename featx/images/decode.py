@@ -29,9 +29,9 @@ about 1 byte per decoded pixel for grey images, 4 for RGB, 6 for 16-bit grey, 8 
 transparency and 13 for 32-bit or float images (no full-size copy is made that the colour rule
 does not need), so one decode thread stays near 270 MB for an RGB image at the default and under
 900 MB whatever the mode; set ``FEATX_MAX_PIXELS`` lower on a small machine or higher for big
-scans. A refusal depends on the limit, not on the bytes, so it is tried again on every run
-(:func:`is_refusal`). Pillow's own decompression-bomb check (refusing more than twice
-``PIL.Image.MAX_IMAGE_PIXELS`` on the stored size) stays in force as well.
+scans. A refusal depends on the limit as well as the bytes, so it is tried again when the limit
+has changed (:func:`stale_refusal`). Pillow's own decompression-bomb check (refusing more than
+twice ``PIL.Image.MAX_IMAGE_PIXELS`` on the stored size) stays in force as well.
 
 >>> from PIL import Image; import io
 >>> buf = io.BytesIO(); Image.new("RGBA", (640, 480), (255, 0, 0, 0)).save(buf, "PNG")
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from typing import BinaryIO
 
 import numpy as np
@@ -172,13 +173,22 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 
 REFUSED = "refused"
+_LIMITS = (  # (reason prefix, how the reason names the limit, the limit now)
+    (f"{REFUSED} over the pixel limit", r"\(FEATX_MAX_PIXELS=(\d+);", lambda: max_pixels()),
+    (f"{REFUSED} as a decompression bomb", r"exceeds limit of (\d+) pixels",
+     lambda: 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None),
+)
 
 
-def is_refusal(reason: str) -> bool:
-    """Whether a failure's ``reason`` is a refusal by a limit (the pixel limit, Pillow's
-    decompression-bomb check): it depends on a setting, not on the bytes alone, so it is tried
-    again on every run rather than remembered with the content."""
-    return reason.startswith(REFUSED)
+def stale_refusal(reason: str) -> bool:
+    """Whether a stored failure ``reason`` is a refusal by a limit that has changed since (the
+    pixel limit, Pillow's decompression-bomb limit): the image must be tried again. A refusal
+    under the same limit stands, like any failure that the bytes alone decide."""
+    for prefix, named, now in _LIMITS:
+        if reason.startswith(prefix):
+            found = re.search(named, reason)
+            return found is None or int(found.group(1)) != now()
+    return False
 
 
 def describe_error(exc: BaseException, listed_in: str = "") -> str:

@@ -253,7 +253,7 @@ def test_a_missing_file_in_a_list_is_reported_as_listed_but_absent(class_tree, t
     assert result.embedded == 1
 
 
-def test_an_image_over_the_pixel_limit_is_retried_once_the_limit_is_raised(
+def test_an_image_over_the_pixel_limit_is_retried_once_the_limit_has_changed(
         class_tree, tmp_path, tiny_model_file, monkeypatch):
     write_image(class_tree / "train" / "cats" / "large.png", seed=7, size=(300, 200), fmt="PNG")
     monkeypatch.setenv("FEATX_MAX_PIXELS", "50000")
@@ -261,6 +261,8 @@ def test_an_image_over_the_pixel_limit_is_retried_once_the_limit_is_raised(
     (failure,) = first.failures
     assert failure.reason.startswith("refused over the pixel limit: 300x200 = 0.1 Mpx")
     assert "FEATX_MAX_PIXELS=50000" in failure.reason
+    same = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)   # the refusal stands
+    assert (same.embedded, same.reused, same.failures) == (0, 12, [failure])
     monkeypatch.setenv("FEATX_MAX_PIXELS", "60000")
     rerun = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
     assert (rerun.embedded, rerun.reused, rerun.failures) == (1, 12, [])

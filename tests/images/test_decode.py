@@ -20,8 +20,8 @@ from featx.images.decode import (
     PixelLimitError,
     decode_image,
     describe_error,
-    is_refusal,
     max_pixels,
+    stale_refusal,
 )
 from tests.helpers import REPO, write_image
 
@@ -320,7 +320,24 @@ def test_an_image_over_the_pixel_limit_is_refused_with_the_limit_named(huge_png)
         decode_image(huge_png, (32, 32))
     reason = describe_error(info.value)
     assert reason.startswith("refused over the pixel limit: 12000x9000 = 108.0 Mpx to decode")
-    assert "FEATX_MAX_PIXELS=67108864" in reason and is_refusal(reason)
+    assert "FEATX_MAX_PIXELS=67108864" in reason
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_a_refusal_is_stale_once_its_limit_has_changed(huge_png, tmp_path, monkeypatch):
+    with pytest.raises(PixelLimitError) as info:
+        decode_image(huge_png, (32, 32))
+    over = describe_error(info.value)
+    bomb_png = saved(Image.new("RGB", (100, 100)), tmp_path / "bomb.png", "PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(Image.DecompressionBombError) as info:
+        decode_image(bomb_png, (32, 32))
+    bomb = describe_error(info.value)
+    assert not stale_refusal(over) and not stale_refusal(bomb)   # same limits: they stand
+    assert not stale_refusal("not an image Pillow can identify (corrupt, or not an image format)")
+    monkeypatch.setenv("FEATX_MAX_PIXELS", str(200_000_000))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    assert stale_refusal(over) and stale_refusal(bomb)
 
 
 def test_the_pixel_limit_is_set_by_featx_max_pixels(tmp_path, monkeypatch):
