@@ -1,4 +1,5 @@
-"""Plain-text outputs of the learning side and the commands: aligned tables, CSV, JSON, text.
+"""Plain-text outputs of the learning side and the commands: aligned tables, CSV, JSON, text,
+and the folders they go into. CSV lines end with ``\n``, as every other file featx writes.
 
 >>> print(format_table([{"head": "logreg", "cv_score": 0.975}, {"head": "knn", "cv_score": 0.95}]))
 head    cv_score
@@ -12,6 +13,8 @@ import csv
 import json
 import os
 from collections.abc import Mapping, Sequence
+
+from featx.errors import FeatxError
 
 
 def format_table(rows: Sequence[Mapping]) -> str:
@@ -31,7 +34,7 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Mapping],
     """Rows of dicts as CSV; ``columns`` default to every key, in order of first appearance."""
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, columns)
+        writer = csv.DictWriter(fh, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -44,3 +47,11 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """``text`` as a file that ends with a newline."""
     with open(path, "w") as fh:
         fh.write(text if text.endswith("\n") else text + "\n")
+
+
+def make_folder(path: str | os.PathLike) -> str:
+    """The output folder ``path``, created with its parents; a file there is refused."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FeatxError(f"{path} is a file; an output folder belongs there")
+    os.makedirs(path, exist_ok=True)
+    return os.fspath(path)

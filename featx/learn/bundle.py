@@ -27,6 +27,7 @@ from featx.backbones.config import FeatureConfig
 from featx.errors import FeatxError
 
 FORMAT = "featx-bundle"
+KEYS = ("format", "featx_version", "head", "model", "features")
 TRUSTED_TYPES = frozenset({
     "builtins.slice",
     "numpy.dtype",
@@ -95,7 +96,13 @@ def load(path: str | os.PathLike) -> Bundle:
     refused = sorted(set(untrusted) - TRUSTED_TYPES)
     if refused:
         raise FeatxError(f"{path}: refusing to load untrusted type(s) {', '.join(refused)}")
-    data = sio.load(path, trusted=untrusted)
+    try:
+        data = sio.load(path, trusted=untrusted)
+    except Exception as exc:  # noqa: BLE001 (a damaged member, e.g. an object array)
+        raise FeatxError(f"{path}: not a readable skops model bundle ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FeatxError(f"{path}: skops file is not a featx model bundle")
+    missing = [key for key in KEYS if key not in data]
+    if missing:
+        raise FeatxError(f"{path}: model bundle lacks {', '.join(missing)}")
     return Bundle(data["model"], data["features"], data["head"])

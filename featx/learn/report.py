@@ -7,7 +7,7 @@
 >>> write_report("runs/centroid", result, data, "accuracy")
 >>> sorted(os.listdir("runs/centroid"))  # doctest: +NORMALIZE_WHITESPACE
 ['classification_report.txt', 'confusion_matrix.png', 'confusion_matrix.txt', 'cv_results.csv',
- 'summary.json']
+ 'heldout_predictions.csv', 'summary.json']
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ from sklearn.model_selection import GridSearchCV
 
 from featx._text import format_table, write_csv, write_json, write_text
 from featx.learn.dataset import Dataset
+from featx.learn.predictions import Predictions, predict_rows
 from featx.learn.search import Result
+
+HELDOUT_PREDICTIONS = "heldout_predictions.csv"
 
 
 def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scoring: str) -> None:
-    """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv."""
+    """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv and
+    heldout_predictions.csv (every held-out image: true and predicted class, scores)."""
     os.makedirs(folder, exist_ok=True)
     write_json(os.path.join(folder, "summary.json"), summary(result, data, scoring))
     report = classification_report(data.y_test, result.y_pred, labels=data.classes,
@@ -39,6 +43,13 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scori
     write_csv(os.path.join(folder, "cv_results.csv"),
               [{**params, "mean_test_score": m, "std_test_score": s, "rank": r}
                for params, m, s, r in _cv_rows(result.search)])
+    heldout(result, data).write_csv(os.path.join(folder, HELDOUT_PREDICTIONS))
+
+
+def heldout(result: Result, data: Dataset) -> Predictions:
+    """The refitted best model's prediction and scores for every held-out image."""
+    return predict_rows(result.search.best_estimator_, data.X_test, data.paths_test,
+                        [str(label) for label in data.y_test])
 
 
 def summary(result: Result, data: Dataset, scoring: str) -> dict:
@@ -48,6 +59,7 @@ def summary(result: Result, data: Dataset, scoring: str) -> dict:
         "best_params": _params(result.search.best_params_),
         "scoring": scoring,
         "cv_score": result.cv_score,
+        "cv_std": result.cv_std,
         "test_accuracy": result.test_accuracy,
         "n_train": len(data.y_train),
         "n_test": len(data.y_test),
@@ -60,7 +72,7 @@ def summary(result: Result, data: Dataset, scoring: str) -> dict:
 def comparison_row(result: Result) -> dict:
     """One head's line of the comparison of several."""
     return {"head": result.head, "cv_score": round(result.cv_score, 4),
-            "test_accuracy": round(result.test_accuracy, 4),
+            "cv_std": round(result.cv_std, 4), "test_accuracy": round(result.test_accuracy, 4),
             "seconds": round(result.seconds, 1), "best_params": _params(result.search.best_params_)}
 
 
