@@ -1,5 +1,5 @@
-"""Plain-text outputs of the learning side and the commands: aligned tables, CSV, JSON, text,
-and the folders they go into. CSV lines end with ``\n``, as every other file featx writes.
+"""Plain-text outputs of the learning side and the commands: aligned tables, CSV, JSON, text.
+CSV lines end with ``\n``, as every other file featx writes.
 
 >>> print(format_table([{"head": "logreg", "cv_score": 0.975}, {"head": "knn", "cv_score": 0.95}]))
 head    cv_score
@@ -13,8 +13,6 @@ import csv
 import json
 import os
 from collections.abc import Mapping, Sequence
-
-from featx.errors import FeatxError
 
 
 def format_table(rows: Sequence[Mapping]) -> str:
@@ -48,10 +46,3 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     with open(path, "w") as fh:
         fh.write(text if text.endswith("\n") else text + "\n")
 
-
-def make_folder(path: str | os.PathLike) -> str:
-    """The output folder ``path``, created with its parents; a file there is refused."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise FeatxError(f"{path} is a file; an output folder belongs there")
-    os.makedirs(path, exist_ok=True)
-    return os.fspath(path)

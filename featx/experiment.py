@@ -31,7 +31,6 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from featx._text import make_folder
 from featx.backbones.config import OPTIONS
 from featx.embedding.run import embed
 from featx.errors import FeatxError
@@ -93,7 +92,7 @@ def run_spec(spec: Spec, log: Callable[[str], object] = print,
     no progress bar and no line per head. A missing source with a ``hint`` is one line."""
     if spec.hint and not os.path.exists(spec.source):
         raise FeatxError(f"[data] source {spec.source} does not exist; {spec.hint}")
-    make_folder(os.path.dirname(os.path.abspath(spec.features)))
+    os.makedirs(os.path.dirname(os.path.abspath(spec.features)), exist_ok=True)
     options = dict(spec.backbone)
     backbone = options.pop("name")
     result = embed(spec.source, spec.features, backbone=backbone, progress=not quiet, **options)

@@ -1,11 +1,8 @@
-"""featx._text: aligned tables, CSV files with \n line endings, and output folders."""
+"""featx._text: aligned tables, and CSV files with \n line endings."""
 
 from __future__ import annotations
 
-import pytest
-
-from featx._text import format_table, make_folder, write_csv
-from featx.errors import FeatxError
+from featx._text import format_table, write_csv
 
 
 def test_format_table_aligns_columns_and_says_when_empty():
@@ -25,10 +22,3 @@ def test_csv_lines_end_with_a_newline_alone(tmp_path):
     write_csv(tmp_path / "a.csv", [{"path": "a b.jpg", "label": "ants"}])
     assert (tmp_path / "a.csv").read_bytes() == b"path,label\na b.jpg,ants\n"
 
-
-def test_an_output_folder_is_made_with_its_parents_and_a_file_there_refused(tmp_path):
-    assert make_folder(tmp_path / "a" / "b") == str(tmp_path / "a" / "b")
-    assert (tmp_path / "a" / "b").is_dir()
-    (tmp_path / "f").write_text("")
-    with pytest.raises(FeatxError, match="is a file; an output folder belongs there"):
-        make_folder(tmp_path / "f")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 
-from featx._text import format_table, make_folder, write_csv
+from featx._text import format_table, write_csv
 from featx.cli.options import (
     EXIT_OK,
     add_command,
     add_head_option,
     add_held_out_options,
     add_out_option,
+    out_folder,
     shots,
 )
 
@@ -41,11 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from featx.learn.curves import learning_curve, plot_curve
     from featx.learn.dataset import load_dataset
 
+    out = out_folder(args.out)
     data = load_dataset(args.features, args.test_size, args.seed)
     rows = learning_curve(data, args.head, args.shots, args.draws, args.seed)
     heads = ", ".join(dict.fromkeys(r["head"] for r in rows))
-    csv_path, png_path = (os.path.join(make_folder(args.out), f"learning_curve.{ext}")
-                          for ext in ("csv", "png"))
+    os.makedirs(out, exist_ok=True)
+    csv_path, png_path = (os.path.join(out, f"learning_curve.{ext}") for ext in ("csv", "png"))
     write_csv(csv_path, rows)
     plot_curve(rows, png_path, f"{heads} on {os.path.basename(args.features)}\n"
                f"held out: {data.held_out}; default parameters, no grid search")

@@ -15,9 +15,9 @@ import argparse
 import os
 
 from featx import SEED
-from featx._text import make_folder
 from featx.backbones.config import OPTIONS, POOLINGS, FeatureConfig, resolve
 from featx.backbones.registry import DEFAULT_BACKBONE
+from featx.errors import FeatxError
 from featx.images.decode import RESIZE_POLICIES
 
 EXIT_OK = 0
@@ -130,15 +130,25 @@ def add_held_out_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_out_option(p: argparse.ArgumentParser, files: str) -> None:
-    """``--out DIR``: the folder a command writes ``files`` into, created when they are written
-    (:func:`featx._text.make_folder`)."""
+    """``--out DIR``: the folder a command writes ``files`` into (see :func:`out_folder`)."""
     p.add_argument("--out", required=True, metavar="DIR",
                    help=f"folder to write {files} into, created with its parents (required)")
 
 
+def out_folder(path: str) -> str:
+    """The ``--out`` folder, refused if a file is there; what writes into it first creates it
+    with its parents, so a command that stops on a mistake leaves no empty folder."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FeatxError(f"--out {path} is a file; --out names the folder to write into")
+    return path
+
+
 def out_file(path: str) -> str:
     """An output file's path, its missing parent folders created."""
-    make_folder(os.path.dirname(os.path.abspath(path)))
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise FeatxError(f"cannot write {path}: {parent} is a file, not a folder")
+    os.makedirs(parent, exist_ok=True)
     return path
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from featx._text import make_folder
 from featx.cli.options import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -20,6 +19,7 @@ from featx.cli.options import (
     add_command,
     add_out_option,
     add_quiet_option,
+    out_folder,
 )
 from featx.errors import FeatxError
 
@@ -45,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out.lower().endswith(".csv"):
         raise FeatxError(f"--out names the folder {PREDICTIONS} is written into, not a CSV file: "
                          f"{args.out}")
+    out = out_folder(args.out)
     preds = predict(args.bundle, args.source, args.cache, args.batch_size, not args.quiet)
-    path = os.path.join(make_folder(args.out), PREDICTIONS)
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, PREDICTIONS)
     preds.write_csv(path)
     print(f"{path}: {len(preds.paths)} images, {len(preds.failures)} failed")
     for failure in preds.failures:

@@ -20,6 +20,7 @@ from featx.cli.options import (
     add_held_out_options,
     add_out_option,
     add_quiet_option,
+    out_folder,
 )
 
 
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from featx.learn.train import train
 
     with dask_backend(args.scheduler, args.workers):
-        train(args.features, args.head, args.out, cv=args.cv, scoring=args.scoring,
+        train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
               n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet)
     return EXIT_OK

@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 
 from featx import SEED
-from featx._text import format_table, make_folder, write_csv, write_json
+from featx._text import format_table, write_csv, write_json
 from featx.errors import FeatxError
 from featx.learn import bundle
 from featx.learn.dataset import load_dataset
@@ -42,7 +42,7 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
     heads = select_heads(heads)
     check_search_options(cv, scoring, n_jobs)
     data = load_dataset(features, test_size, seed)
-    make_folder(out)
+    os.makedirs(out, exist_ok=True)
     if not quiet:
         log(f"{features}: train {len(data.y_train)}, held out {len(data.y_test)} "
             f"({data.held_out}); classes {', '.join(data.classes)}")

@@ -70,9 +70,17 @@ def test_every_out_is_a_folder_created_with_its_parents(features_file, tmp_path,
     assert main(["predict", str(train / "model.skops"), str(features_file), "--out",
                  str(tmp_path / "p.csv")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"featx: error: {tmp_path / 'file'} is a file; an output folder belongs "
-                   "there", f"featx: error: --out names the folder predictions.csv is written "
-                   f"into, not a CSV file: {tmp_path / 'p.csv'}"]
+    assert err == [f"featx: error: --out {tmp_path / 'file'} is a file; --out names the folder "
+                   "to write into", f"featx: error: --out names the folder predictions.csv is "
+                   f"written into, not a CSV file: {tmp_path / 'p.csv'}"]
+
+
+def test_a_command_stopped_by_a_mistake_leaves_no_out_folder(features_file, tmp_path):
+    assert main(["train", str(features_file), "--scoring", "acc", "--out",
+                 str(tmp_path / "t")]) == 2
+    assert main(["learning-curve", str(features_file), "--shots", "0", "--out",
+                 str(tmp_path / "l")]) == 2
+    assert not (tmp_path / "t").exists() and not (tmp_path / "l").exists()
 
 
 def test_backbones_shows_every_default_layer_and_the_default_backbone(capsys):
