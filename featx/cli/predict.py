@@ -22,6 +22,7 @@ from featx.cli.options import (
     out_folder,
 )
 from featx.errors import FeatxError
+from featx.store.schema import path_text
 
 PREDICTIONS = "predictions.csv"
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     preds.write_csv(path)
     print(f"{path}: {len(preds.paths)} images, {len(preds.failures)} failed")
     for failure in preds.failures:
-        print(f"  failed: {failure.path}: {failure.reason}")
+        print(f"  failed: {path_text(failure.path)}: {failure.reason}")
     accuracy = preds.accuracy()
     if accuracy is not None:
         print(f"accuracy on the labelled images: {accuracy:.4f} "

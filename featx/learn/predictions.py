@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 
 from featx._text import write_csv
 from featx.errors import FeatxError
-from featx.store.schema import Failure
+from featx.store.schema import Failure, path_text
 
 
 @dataclass
@@ -63,13 +63,14 @@ class Predictions:
                 *(["error"] if self.errors is not None else [])]
 
     def write_csv(self, path: str | os.PathLike) -> None:
-        """The table as CSV, scores with six decimals (empty where the image failed)."""
+        """The table as CSV, scores with six decimals (empty where the image failed), paths as
+        the feature file stores them (undecodable name bytes as ``\\xNN``)."""
         rows = []
         for i, p in enumerate(self.paths):
             scores = ["" if np.isnan(v) else f"{v:.6f}" for v in self.scores[i]]
             error = [self.errors[i]] if self.errors is not None else []
             rows.append(dict(zip(self.columns(),
-                                 [p, self.labels[i], self.predicted[i], *scores, *error],
+                                 [path_text(p), self.labels[i], self.predicted[i], *scores, *error],
                                  strict=True)))
         write_csv(path, rows, self.columns())
 
@@ -101,21 +102,20 @@ def score_columns(model: BaseEstimator, X: np.ndarray,  # noqa: N803
 
 def with_failures(preds: Predictions, order: Sequence[str], labels: Sequence[str],
                   failures: Sequence[Failure]) -> Predictions:
-    """``preds`` with a row for each failed image, every row in the order of the listed paths
-    ``order`` (whose labels are ``labels``)."""
+    """One row for each listed path of ``order`` (whose labels are ``labels``), in that order:
+    its prediction from ``preds``, else the reason it failed."""
     reasons = {f.path: f.reason for f in failures}
     index = {p: i for i, p in enumerate(preds.paths)}
     blank = np.full(len(preds.score_names), np.nan)
     table = Predictions([], [], [], preds.score_names, preds.scores[:0], [])
     scores = []
     for path, label in zip(order, labels, strict=True):
-        if path not in index and path not in reasons:
-            continue
         i = index.get(path)
         table.paths.append(path)
         table.labels.append(label)
         table.predicted.append(preds.predicted[i] if i is not None else "")
-        table.errors.append("" if i is not None else reasons[path])
+        table.errors.append("" if i is not None else
+                            reasons.get(path, "not embedded, and no reason was recorded"))
         scores.append(preds.scores[i] if i is not None else blank)
     table.scores = np.array(scores).reshape(len(scores), len(blank))
     return table
