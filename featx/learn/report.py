@@ -76,13 +76,6 @@ def comparison_row(result: Result) -> dict:
             "seconds": round(result.seconds, 1), "best_params": _params(result.search.best_params_)}
 
 
-def cv_table(gs: GridSearchCV) -> str:
-    """The grid-search results, best first: parameters, mean and std of the CV score, rank."""
-    rows = [{**params, "mean": round(float(m), 4), "std": round(float(s), 4), "rank": int(r)}
-            for params, m, s, r in _cv_rows(gs)]
-    return format_table(sorted(rows, key=lambda row: row["rank"]))
-
-
 def format_confusion(matrix: np.ndarray, classes: Sequence[str]) -> str:
     """A confusion matrix as text: rows are true classes, columns predicted ones."""
     rows = [{"true \\ predicted": c, **dict(zip(classes, map(int, row), strict=True))}
