@@ -1,4 +1,5 @@
 """Plain-text outputs of the learning side and the commands: aligned tables, CSV, JSON, text.
+CSV lines end with ``\n``, as every other file featx writes.
 
 >>> print(format_table([{"head": "logreg", "cv_score": 0.975}, {"head": "knn", "cv_score": 0.95}]))
 head    cv_score
@@ -30,8 +31,8 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Mapping],
               columns: Sequence[str] | None = None) -> None:
     """Rows of dicts as CSV; ``columns`` default to every key, in order of first appearance."""
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, columns)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -42,5 +43,6 @@ def write_json(path: str | os.PathLike, data: Mapping) -> None:
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     """``text`` as a file that ends with a newline."""
-    with open(path, "w") as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         fh.write(text if text.endswith("\n") else text + "\n")
+

@@ -3,7 +3,8 @@
 The format is documented in ``pipelines/README.md``. Relative paths in a spec resolve against the
 current working directory (run ``featx run`` from the repository root), like command-line paths.
 The ``[backbone]`` table takes ``name``, the other options of
-:func:`featx.backbones.config.resolve`, and ``batch_size``.
+:func:`featx.backbones.config.resolve`, and ``batch_size``. ``[data] hint`` says what to fetch
+when ``source`` is absent (for a spec whose images lie outside the repository).
 
 >>> from pathlib import Path
 >>> _ = Path("experiment.toml").write_text('''
@@ -18,7 +19,7 @@ The ``[backbone]`` table takes ``name``, the other options of
 ... heads = ["logreg", "centroid"]
 ... cv = 2
 ... ''')
->>> results = run_spec(load_spec("experiment.toml"), log=lambda line: None, progress=False)
+>>> results = run_spec(load_spec("experiment.toml"), log=lambda line: None, quiet=True)
 >>> [r.head for r in results], sorted(os.listdir("runs/experiment"))[:3]
 (['logreg', 'centroid'], ['centroid', 'comparison.csv', 'features.h5'])
 """
@@ -33,11 +34,12 @@ from dataclasses import dataclass, field
 from featx.backbones.config import OPTIONS
 from featx.embedding.run import embed
 from featx.errors import FeatxError
-from featx.learn.heads import HEADS, get_head
+from featx.learn.heads import get_head, select_heads
 from featx.learn.search import Result
 from featx.learn.train import train
 
 SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
+DATA_KEYS = {"source", "test_size", "hint"}
 BACKBONE_KEYS = {"name", *OPTIONS, "batch_size"} - {"backbone"}
 TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size"}
 
@@ -47,6 +49,7 @@ class Spec:
     """One experiment: where the images are, how to embed them, which heads to search."""
 
     source: str
+    hint: str
     output: str
     features: str
     backbone: dict
@@ -67,31 +70,35 @@ def load_spec(path: str | os.PathLike) -> Spec:
     _check_keys(path, "the spec", raw, SECTIONS)
     backbone = dict(raw.get("backbone", {}))
     train_opts = dict(raw.get("train", {}))
+    _check_keys(path, "[data]", raw.get("data", {}), DATA_KEYS)
     _check_keys(path, "[backbone]", backbone, BACKBONE_KEYS)
     _check_keys(path, "[train]", train_opts, TRAIN_KEYS)
     if "source" not in raw.get("data", {}) or "name" not in backbone or "output" not in raw:
         raise FeatxError(f"{path}: a spec needs output, [data] source and [backbone] name")
-    heads = train_opts.pop("heads", ["logreg"])
-    heads = list(HEADS) if heads == "all" else [heads] if isinstance(heads, str) else heads
-    for name in [*heads, *raw.get("grid", {})]:
+    heads = select_heads(train_opts.pop("heads", ["logreg"]))
+    for name in raw.get("grid", {}):
         get_head(name)
     if "test_size" in raw["data"]:
         train_opts["test_size"] = raw["data"]["test_size"]
     output = raw["output"]
-    return Spec(source=raw["data"]["source"], output=output,
+    return Spec(source=raw["data"]["source"], hint=raw["data"].get("hint", ""), output=output,
                 features=raw.get("features", os.path.join(output, "features.h5")),
                 backbone=backbone, heads=heads, train=train_opts, grids=raw.get("grid", {}))
 
 
 def run_spec(spec: Spec, log: Callable[[str], object] = print,
-             progress: bool = True) -> list[Result]:
-    """Embed the spec's images into its feature file (cached), then train and report."""
-    os.makedirs(spec.output, exist_ok=True)
+             quiet: bool = False) -> list[Result]:
+    """Embed the spec's images into its feature file (cached), then train and report; ``quiet``:
+    no progress bar and no line per head. A missing source with a ``hint`` is one line."""
+    if spec.hint and not os.path.exists(spec.source):
+        raise FeatxError(f"[data] source {spec.source} does not exist; {spec.hint}")
+    os.makedirs(os.path.dirname(os.path.abspath(spec.features)), exist_ok=True)
     options = dict(spec.backbone)
     backbone = options.pop("name")
-    result = embed(spec.source, spec.features, backbone=backbone, progress=progress, **options)
+    result = embed(spec.source, spec.features, backbone=backbone, progress=not quiet, **options)
     log(result.report())
-    return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, **spec.train)
+    return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, quiet=quiet,
+                 **spec.train)
 
 
 def _check_keys(path, where: str, table: dict, known: set[str]) -> None:

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from featx.backbones.config import OPTIONS, resolve
+from featx.backbones.registry import DEFAULT_BACKBONE
 from featx.embedding.options import RunOptions
 from featx.errors import FeatxError
 from featx.store.read import load
@@ -59,9 +60,10 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     array(['featureextractor0', 'featureextractor1'], dtype=object)
     """
 
-    def __init__(self, backbone: str = "resnet50", layer: str | None = None, pooling: str = "avg",
-                 input_size: int | tuple[int, int] | None = None, weights: str | None = "imagenet",
-                 preprocess: str | None = None, resize: str = "squash",
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, layer: str | None = None,
+                 pooling: str = "avg", input_size: int | tuple[int, int] | None = None,
+                 weights: str | None = "imagenet", preprocess: str | None = None,
+                 resize: str = "squash",
                  cache: str | os.PathLike = "features.h5", batch_size: int = 32):
         self.backbone = backbone
         self.layer = layer

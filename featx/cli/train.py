@@ -1,34 +1,50 @@
-"""``featx train FEATURES.h5 --head NAME``: grid-search a head, evaluate it held out, report."""
+"""featx train FEATURES.h5 --out DIR: grid-search classifier heads, evaluate the best held out.
+
+Each head is grid-searched with stratified k-fold cross-validation on the training rows, refitted,
+and evaluated on the held-out rows: the file's test or val split, else --test-size of the labelled
+rows. The head with the best CV score is chosen; ties go to the smaller spread across folds, then
+to the first in the order logreg, linear-svm, rbf-svm, knn, centroid. DIR gets the chosen head's
+model.skops, summary.json and heldout_predictions.csv (every held-out image with its true and
+predicted class and scores), comparison.csv, and the reports of each head in DIR/HEAD/.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from featx.cli.options import EXIT_OK, add_dask_options, add_head_option, add_held_out_options
+from featx.cli.options import (
+    EXIT_OK,
+    add_command,
+    add_dask_options,
+    add_head_option,
+    add_held_out_options,
+    add_out_option,
+    add_quiet_option,
+    out_folder,
+)
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("train", help="fit classifier heads on a feature file",
-                              description=__doc__ + " Held out: the file's test or val split, "
-                              "else --test-size of the labelled rows.")
+    p = add_command(subparsers, "train", "fit classifier heads on a feature file", __doc__)
     p.add_argument("features", help="HDF5 feature file written by `featx embed`")
-    add_head_option(p, allow_all=True)
-    p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--scoring", default="accuracy", help="scikit-learn scorer name")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (-1: all cores)")
+    add_head_option(p)
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds")
+    p.add_argument("--scoring", default="accuracy", metavar="NAME",
+                   help="scikit-learn scorer the grid search maximises, e.g. balanced_accuracy")
+    p.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                   help="parallel fits (-1: one per core)")
     add_held_out_options(p)
-    p.add_argument("--out", required=True, help="folder for the reports and model.skops")
+    add_out_option(p, "the reports, heldout_predictions.csv and model.skops")
+    add_quiet_option(p)
     add_dask_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from featx._dask import dask_backend
-    from featx.learn.heads import get_head, head_names
     from featx.learn.train import train
 
-    heads = head_names() if args.head == "all" else [get_head(args.head).name]
     with dask_backend(args.scheduler, args.workers):
-        train(args.features, heads, args.out, cv=args.cv, scoring=args.scoring,
-              n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed)
+        train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
+              n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet)
     return EXIT_OK

@@ -35,8 +35,10 @@ class RunOptions:
         if self.on_error not in ON_ERROR:
             raise FeatxError(f"on_error must be one of {', '.join(ON_ERROR)}, "
                              f"got {self.on_error!r}")
-        if self.batch_size < 1:
-            raise FeatxError(f"batch size must be at least 1, got {self.batch_size}")
+        for name in ("batch_size", "threads", "shard_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise FeatxError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
         max_pixels()  # FEATX_MAX_PIXELS, read by every decode: a bad value stops the run here
 
     def with_threads(self, default: int | None = None) -> RunOptions:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from featx.backbones.config import FeatureConfig, resolve
+from featx.backbones.registry import DEFAULT_BACKBONE
 from featx.embedding.batches import Done, embed_batches
 from featx.embedding.options import RunOptions
 from featx.embedding.plan import plan
@@ -71,7 +72,7 @@ def embed(
     source: str | os.PathLike | Sequence[str | os.PathLike],
     out: str | os.PathLike,
     *,
-    backbone: str = "resnet50",
+    backbone: str = DEFAULT_BACKBONE,
     layer: str | None = None,
     pooling: str = "avg",
     input_size: int | tuple[int, int] | None = None,

@@ -37,6 +37,7 @@ from featx.errors import FeatxError
 
 FORMAT = "featx-bundle"
 DEFAULT_MAX_EXPANSION = 64 << 20
+KEYS = ("format", "featx_version", "head", "model", "features")
 TRUSTED_TYPES = frozenset({
     "builtins.slice",
     "numpy.dtype",
@@ -109,10 +110,16 @@ def load(path: str | os.PathLike) -> Bundle:
     refused = sorted(set(untrusted) - TRUSTED_TYPES)
     if refused:
         raise FeatxError(f"{path}: refusing to load untrusted type(s) {', '.join(refused)}")
-    data = sio.load(path, trusted=untrusted)
+    try:
+        data = sio.load(path, trusted=untrusted)
+    except Exception as exc:  # noqa: BLE001 (a damaged member, e.g. an object array)
+        raise FeatxError(f"{path}: not a readable skops model bundle ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FeatxError(f"{path}: skops file is not a featx model bundle")
     _check_version(path, data.get("featx_version"))
+    missing = [key for key in KEYS if key not in data]
+    if missing:
+        raise FeatxError(f"{path}: model bundle lacks {', '.join(missing)}")
     return Bundle(data["model"], data["features"], data["head"])
 
 

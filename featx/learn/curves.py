@@ -3,11 +3,13 @@
 For each number of shots, ``draws`` random training subsets with that many examples of every class
 are drawn (seeded) from the training rows, a head with its default parameters is fitted on each,
 and its held-out accuracy recorded; the table gives mean and standard deviation per shot count.
+Every head sees the same draws. There is no grid search (one shot per class leaves nothing to
+cross-validate), so the ``all`` point can differ from the grid-searched head of ``featx train``.
 
 >>> from featx.learn.dataset import load_dataset
 >>> rows = learning_curve(load_dataset("features.h5"), "logreg", shots=(1, 2, None), draws=3)
->>> [(r["shots"], r["n_train"], r["draws"]) for r in rows]
-[('1', 2, 3), ('2', 4, 3), ('all', 8, 1)]
+>>> [(r["head"], r["shots"], r["n_train"], r["draws"]) for r in rows]
+[('logreg', '1', 2, 3), ('logreg', '2', 4, 3), ('logreg', 'all', 8, 1)]
 """
 
 from __future__ import annotations
@@ -19,30 +21,49 @@ import numpy as np
 from sklearn.base import clone
 
 from featx import SEED
+from featx.errors import FeatxError
 from featx.learn.dataset import Dataset
-from featx.learn.heads import make_head, quiet_fits
+from featx.learn.heads import make_head, quiet_fits, select_heads
 
 SHOTS = (1, 2, 5, 10, 20, None)
+"""The default shots: those of these the smallest class allows, and all (``None``)."""
 DRAWS = 10
 
 
-def learning_curve(data: Dataset, head: str, shots: Sequence[int | None] = SHOTS,
-                   draws: int = DRAWS, seed: int = SEED) -> list[dict]:
-    """Rows ``shots, n_train, draws, mean, std`` (``None`` shots: all training rows, one fit)."""
-    rng = np.random.default_rng(seed)
-    model = make_head(head)
-    smallest = min(np.unique(data.y_train, return_counts=True)[1])
+def learning_curve(data: Dataset, heads: str | Sequence[str],
+                   shots: Sequence[int | None] | None = None, draws: int = DRAWS,
+                   seed: int = SEED) -> list[dict]:
+    """Rows ``head, shots, n_train, draws, mean, std`` for every head of ``heads`` (names or
+    ``"all"``); ``shots`` ``None`` is all training rows (one fit). Shots beyond the smallest
+    training class are refused, except from the default :data:`SHOTS`, which is cut to fit."""
+    smallest = int(min(np.unique(data.y_train, return_counts=True)[1]))
+    shots = check_shots(shots, smallest)
+    if draws < 1:
+        raise FeatxError(f"draws must be at least 1, got {draws}")
     rows = []
-    for k in shots:
-        if k is not None and k > smallest:
-            continue
-        subsets = [np.arange(len(data.y_train))] if k is None else [
-            _draw(data.y_train, k, rng) for _ in range(draws)]
-        scores = [_score(model, data, idx) for idx in subsets]
-        rows.append({"shots": "all" if k is None else str(k), "n_train": len(subsets[0]),
-                     "draws": len(scores), "mean": float(np.mean(scores)),
-                     "std": float(np.std(scores))})
+    for head in select_heads(heads):
+        model = make_head(head)
+        rng = np.random.default_rng(seed)
+        for k in shots:
+            subsets = [np.arange(len(data.y_train))] if k is None else [
+                _draw(data.y_train, k, rng) for _ in range(draws)]
+            scores = [_score(model, data, idx) for idx in subsets]
+            rows.append({"head": head, "shots": "all" if k is None else str(k),
+                         "n_train": len(subsets[0]), "draws": len(scores),
+                         "mean": float(np.mean(scores)), "std": float(np.std(scores))})
     return rows
+
+
+def check_shots(shots: Sequence[int | None] | None, smallest: int) -> list[int | None]:
+    """The shots to draw: ``shots`` checked against the ``smallest`` training class, or the
+    default :data:`SHOTS` that it allows."""
+    if shots is None:
+        return [k for k in SHOTS if k is None or k <= smallest]
+    for k in shots:
+        if k is not None and not 1 <= k <= smallest:
+            raise FeatxError(f"shots must be between 1 and {smallest} (the smallest class's "
+                             f"training examples) or all, got {k}")
+    return list(dict.fromkeys(shots))
 
 
 def _draw(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -61,20 +82,23 @@ def _score(model, data: Dataset, idx: np.ndarray) -> float:
 
 
 def plot_curve(rows: Sequence[dict], path: str | os.PathLike, title: str) -> None:
-    """Mean accuracy against examples per class, with a band of one standard deviation."""
+    """Mean accuracy against examples per class, one line per head, with a band of one standard
+    deviation over the draws."""
     from matplotlib.figure import Figure
 
-    x = np.arange(len(rows))
-    mean = np.array([r["mean"] for r in rows])
-    std = np.array([r["std"] for r in rows])
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
-    ax.plot(x, mean, "o-", label="mean")
-    ax.fill_between(x, mean - std, mean + std, alpha=0.25, label="± 1 std over draws")
-    ax.set_xticks(x, [r["shots"] for r in rows])
+    for head in dict.fromkeys(r["head"] for r in rows):
+        mine = [r for r in rows if r["head"] == head]
+        x = np.arange(len(mine))
+        mean = np.array([r["mean"] for r in mine])
+        std = np.array([r["std"] for r in mine])
+        ax.plot(x, mean, "o-", label=head)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+    ax.set_xticks(x, [r["shots"] for r in mine])
     ax.set_xlabel("labelled examples per class")
     ax.set_ylabel("held-out accuracy")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", title="head (band: ± 1 std)")
     fig.savefig(path, dpi=120)

@@ -9,11 +9,14 @@ same way.
 >>> data = load_dataset("features.h5")
 >>> len(data.y_train), len(data.y_test), data.held_out, data.classes
 (8, 8, "split 'val'", ['ants', 'bees'])
+>>> data.paths_test[0].endswith(".jpg")
+True
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +42,7 @@ class Dataset:
     classes: list[str]
     held_out: str
     meta: dict
+    paths_test: list[str]
 
     @property
     def labels(self) -> list[str]:
@@ -55,7 +59,11 @@ class Dataset:
 def load_dataset(path: str | os.PathLike, test_size: float | None = None,
                  seed: int = SEED) -> Dataset:
     """Split the labelled rows of a feature file into train and held-out sets."""
+    if test_size is not None and not 0 < test_size < 1:
+        raise FeatxError(f"test size must be a fraction between 0 and 1 (exclusive), got "
+                         f"{test_size:g}")
     feats = load(path)
+    paths = [str(p) for p in feats.paths]
     labelled = feats.y >= 0
     if not labelled.any():
         raise FeatxError(f"{path}: no labelled rows to train on")
@@ -73,5 +81,15 @@ def load_dataset(path: str | os.PathLike, test_size: float | None = None,
                                        stratify=y[labelled], random_state=seed)
         how = f"stratified random {size:g} of the labelled rows (seed {seed})"
     X = feats.X  # noqa: N806
+    check_finite(X, paths, path)
     classes = sorted(set(y[train]))
-    return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta)
+    return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta,
+                   [paths[i] for i in test])
+
+
+def check_finite(X: np.ndarray, paths: Sequence[str], source) -> None:  # noqa: N803
+    """Refuse feature rows holding NaN or Inf (no head can fit or predict them)."""
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1)) if X.size else []
+    if len(bad):
+        raise FeatxError(f"{source}: {len(bad)} row(s) hold NaN or Inf features, e.g. "
+                         f"{paths[bad[0]]}; `featx check {source}` lists them")

@@ -16,7 +16,7 @@ Every head is ``Pipeline([("norm", ...), ("pca", ...), ("clf", ...)])``. ``norm`
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -66,6 +66,17 @@ HEADS: dict[str, Head] = {head.name: head for head in [
 
 def head_names() -> list[str]:
     return list(HEADS)
+
+
+def select_heads(names: str | Sequence[str]) -> list[str]:
+    """Head names as a user gives them: one name, a list, or ``"all"`` (every head, in table
+    order); unknown names are refused, repeats dropped."""
+    names = [names] if isinstance(names, str) else list(names)
+    if "all" in names:
+        return head_names()
+    if not names:
+        raise FeatxError(f"no head given; choose from {', '.join(HEADS)}, or all")
+    return list(dict.fromkeys(get_head(name).name for name in names))
 
 
 def get_head(name: str) -> Head:

@@ -4,57 +4,23 @@
 >>> _ = train("features.h5", ["centroid"], "runs/centroid", cv=2, log=lambda line: None)
 >>> preds = predict("runs/centroid/model.skops", "images/val", cache="features.h5")
 >>> preds.write_csv("predictions.csv")
->>> len(preds.paths), preds.classes, preds.failures
-(8, ['ants', 'bees'], [])
+>>> len(preds.paths), preds.columns(), preds.failures
+(8, ['path', 'label', 'predicted', 'proba_ants', 'proba_bees', 'error'], [])
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 
-import numpy as np
-
-from featx._text import write_csv
 from featx.embedding.options import RunOptions
 from featx.embedding.run import run
 from featx.learn import bundle as bundles
+from featx.learn.dataset import check_finite
+from featx.learn.predictions import Predictions, predict_rows, with_failures
 from featx.store.read import load
-from featx.store.schema import Failure
 
 FEATURE_SUFFIXES = (".h5", ".hdf5")
-
-
-@dataclass
-class Predictions:
-    """Predicted labels (and class probabilities where the head has them) per image."""
-
-    paths: list[str]
-    labels: list[str]
-    predicted: np.ndarray
-    classes: list[str]
-    proba: np.ndarray | None
-    failures: list[Failure]
-
-    def accuracy(self) -> float | None:
-        """Accuracy on the images with a known label (``None`` when none has one)."""
-        known = [i for i, label in enumerate(self.labels) if label]
-        if not known:
-            return None
-        return float(np.mean([self.predicted[i] == self.labels[i] for i in known]))
-
-    def write_csv(self, path: str | os.PathLike) -> None:
-        """``path, label, predicted`` and one ``proba_<class>`` column per class if known."""
-        columns = ["path", "label", "predicted"]
-        if self.proba is not None:
-            columns += [f"proba_{c}" for c in self.classes]
-        rows = []
-        for i, p in enumerate(self.paths):
-            probs = [f"{v:.6f}" for v in self.proba[i]] if self.proba is not None else []
-            rows.append(dict(zip(columns, [p, self.labels[i], self.predicted[i], *probs],
-                                 strict=True)))
-        write_csv(path, rows, columns)
 
 
 def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | None = None,
@@ -62,15 +28,20 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
     """Predict every image of ``source`` (folder, list, paths) or every row of a feature file.
 
     Images are embedded into ``cache`` (a temporary file when ``None``) with the bundle's
-    configuration; a cache or feature file computed otherwise is refused.
+    configuration; a cache or feature file computed otherwise is refused. Every listed image has
+    a row, those that failed (here, or when the feature file was made) with their reason.
     """
     model = bundles.load(bundle_path)
     if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(FEATURE_SUFFIXES):
         feats = load(source)
         model.check(feats.meta, f"feature file {source}")
+        paths = [str(p) for p in feats.paths]
+        check_finite(feats.X, paths, source)
         names = feats.label_names
         labels = [names[i] if i >= 0 else "" for i in feats.y]
-        return _predict(model, feats.X, list(feats.paths), labels, [])
+        failed = [f.path for f in feats.errors]
+        return with_failures(predict_rows(model.model, feats.X, paths, labels),
+                             paths + failed, labels + [""] * len(failed), feats.errors)
     if cache is None:
         with tempfile.TemporaryDirectory(prefix="featx-") as tmp:
             return predict(bundle_path, source, os.path.join(tmp, "features.h5"), batch_size,
@@ -83,13 +54,8 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
     done = [(item, key) for item, key in zip(result.items, result.keys, strict=True)
             if key is not None and item.path not in failed]
     X = load(cache).by_keys([key for _, key in done])  # noqa: N806
-    return _predict(model, X, [item.path for item, _ in done],
-                    [item.label or "" for item, _ in done], result.failures)
-
-
-def _predict(model: bundles.Bundle, X: np.ndarray, paths: list[str],  # noqa: N803
-             labels: list[str], failures: list[Failure]) -> Predictions:
-    head = model.model
-    proba = head.predict_proba(X) if hasattr(head, "predict_proba") and len(X) else None
-    predicted = head.predict(X) if len(X) else np.empty(0, dtype=object)
-    return Predictions(paths, labels, predicted, model.classes, proba, failures)
+    paths = [item.path for item, _ in done]
+    check_finite(X, paths, cache)
+    preds = predict_rows(model.model, X, paths, [item.label or "" for item, _ in done])
+    return with_failures(preds, [item.path for item in result.items],
+                         [item.label or "" for item in result.items], result.failures)

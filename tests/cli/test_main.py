@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from featx.cli.main import main
+from tests.helpers import REPO
 
 
 def test_help_does_not_import_tensorflow():
@@ -39,23 +40,77 @@ def test_partial_failure_exits_1_and_lists_the_file(class_tree, tmp_path, tiny_m
 @pytest.mark.parametrize("args, message", [
     (["embed", "{tmp}/missing", "{tmp}/f.h5"], "does not exist"),
     (["embed", "{tmp}", "{tmp}/f.h5", "--backbone", "resnet5"], "unknown backbone 'resnet5'"),
-    (["embed", "{tree}", "{tmp}/no/such/dir/f.h5"], "does not exist"),
     (["info", "{tmp}/missing.h5"], "no such feature file"),
+    (["info", "{tree}"], "is a folder, not a feature file"),
+    (["train", "{tree}", "--out", "{tmp}/t1"], "is a folder, not a feature file"),
+    (["embed", "{tree}", "{tmp}/f.h5", "--threads", "-1"], "threads must be at least 1, got -1"),
+    (["embed", "{tree}", "{tmp}/f.h5", "--batch-size", "0"], "batch size must be at least 1"),
+    (["embed", "{tree}", "{tmp}/f.h5", "--input-size", "abc"], "expected N or HxW"),
+    (["train", "{features}", "--scoring", "acc", "--out", "{tmp}/t"],
+     "unknown scoring 'acc'; did you mean accuracy"),
+    (["train", "{features}", "--cv", "1", "--out", "{tmp}/t"], "at least 2, got 1"),
+    (["train", "{features}", "--cv", "many", "--out", "{tmp}/t"],
+     "argument --cv: invalid int value: 'many'"),
+    (["train", "{features}", "--test-size", "1.5", "--out", "{tmp}/t"],
+     "test size must be a fraction between 0 and 1 (exclusive), got 1.5"),
+    (["train", "{features}", "--n-jobs", "0", "--out", "{tmp}/t"], "n_jobs must be a positive"),
+    (["train", "{features}", "--head", "logreg,svm", "--out", "{tmp}/t"], "unknown head 'svm'"),
+    (["train", "{features}"], "the following arguments are required: --out"),
+    (["learning-curve", "{features}", "--shots", "abc", "--out", "{tmp}/l"],
+     "argument --shots: expected whole numbers or all"),
+    (["learning-curve", "{features}", "--shots", "0", "--out", "{tmp}/l"],
+     "shots must be between 1 and 20"),
+    (["learning-curve", "{features}", "--draws", "0", "--out", "{tmp}/l"],
+     "draws must be at least 1, got 0"),
+    (["nonsense"], "invalid choice: 'nonsense'"),
 ])
-def test_user_errors_are_one_line_with_exit_2(args, message, tmp_path, class_tree, capsys):
-    args = [a.format(tmp=tmp_path, tree=class_tree) for a in args]
-    assert main(args) == 2
+def test_user_errors_are_one_line_with_exit_2(args, message, tmp_path, class_tree,
+                                              features_file, capsys):
+    args = [a.format(tmp=tmp_path, tree=class_tree, features=features_file) for a in args]
+    assert _exit_code(main, args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("featx: error: ") and message in err and "\n" not in err
 
 
-def test_empty_folder_is_refused(tmp_path, capsys):
-    (tmp_path / "empty").mkdir()
-    assert main(["embed", str(tmp_path / "empty"), str(tmp_path / "f.h5")]) == 2
-    assert "holds no images" in capsys.readouterr().err
+def _exit_code(main, args) -> int:
+    """``main``'s exit status, whether returned or raised by the parser."""
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return exc.code
 
 
-def test_backbones_lists_sizes(capsys):
-    assert main(["backbones"]) == 0
-    out = capsys.readouterr().out
-    assert "vgg16" in out and "512-d" in out and "efficientnet_lite0" in out
+def test_scikit_learn_parameter_errors_are_one_line(class_tree, tiny_model_file, tmp_path,
+                                                    capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.toml").write_text(f"""
+output = "runs/x"
+[data]
+source = "{class_tree}"
+[backbone]
+name = "{tiny_model_file}"
+[train]
+cv = 3
+n_jobs = 1
+scoring = 5
+""")
+    assert main(["run", "spec.toml", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("featx: error: The 'scoring' parameter of GridSearchCV must be ")
+    assert err.count("\n") == 1
+
+
+def test_a_closed_standard_output_stops_quietly(features_file):
+    command = [sys.executable, "-m", "featx", "info", str(features_file), "--json"]
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # like `| head` that has read enough
+    assert child.wait(timeout=60) == 1
+    assert child.stderr.read() == b""
+
+
+def test_embed_creates_the_missing_folders_of_its_output(class_tree, tmp_path,
+                                                        tiny_model_file):
+    out = tmp_path / "no" / "such" / "dir" / "f.h5"
+    assert main(["embed", str(class_tree), str(out), "--backbone", str(tiny_model_file),
+                 "--quiet"]) == 0
+    assert out.is_file()

@@ -23,6 +23,9 @@ def test_decode_threads_default_to_the_cores_and_follow_featx_threads(monkeypatc
 @pytest.mark.parametrize("options, message", [
     ({"on_error": "ignore"}, "on_error must be one of skip, raise, got 'ignore'"),
     ({"batch_size": 0}, "batch size must be at least 1, got 0"),
+    ({"threads": -1}, "threads must be at least 1, got -1"),
+    ({"threads": 0}, "threads must be at least 1, got 0"),
+    ({"shard_size": 0}, "shard size must be at least 1, got 0"),
 ])
 def test_bad_run_options_are_refused_when_made(options, message):
     with pytest.raises(FeatxError, match=message):

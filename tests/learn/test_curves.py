@@ -1,18 +1,23 @@
-"""featx learning-curve: held-out accuracy against labelled examples per class."""
+"""featx learning-curve: held-out accuracy against labelled examples per class, for one head or
+several, every shot asked for drawn or refused."""
 
 from __future__ import annotations
 
 import csv
 
+import pytest
+
 from featx.cli.main import main
+from featx.errors import FeatxError
 from featx.learn.curves import learning_curve
 from featx.learn.dataset import load_dataset
+from tests.helpers import write_features
 
 
 def test_learning_curve_rows_have_mean_and_spread_per_shot_count(features_file):
     rows = learning_curve(load_dataset(features_file), "knn", shots=(1, 5, None), draws=4)
-    assert [(r["shots"], r["n_train"], r["draws"]) for r in rows] == [
-        ("1", 2, 4), ("5", 10, 4), ("all", 40, 1)]
+    assert [(r["head"], r["shots"], r["n_train"], r["draws"]) for r in rows] == [
+        ("knn", "1", 2, 4), ("knn", "5", 10, 4), ("knn", "all", 40, 1)]
     assert all(0 <= r["std"] <= r["mean"] <= 1 for r in rows)
 
 
@@ -24,4 +29,28 @@ def test_learning_curve_command_prints_and_writes_table_and_plot(features_file, 
     rows = list(csv.DictReader((out / "learning_curve.csv").open()))
     assert [r["shots"] for r in rows] == ["1", "2", "5", "10", "20", "all"]
     assert (out / "learning_curve.png").stat().st_size > 0
-    assert "shots" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "shots" in printed and "default parameters (no grid search)" in printed
+    assert f"wrote {out / 'learning_curve.csv'} and {out / 'learning_curve.png'}" in printed
+
+
+def test_every_head_gets_a_curve_on_the_same_draws(features_file, tmp_path):
+    rows = learning_curve(load_dataset(features_file), "all", shots=(1, 2), draws=2)
+    assert [r["head"] for r in rows[::2]] == ["logreg", "linear-svm", "rbf-svm", "knn",
+                                              "centroid"]
+    assert main(["learning-curve", str(features_file), "--head", "logreg,centroid",
+                 "--shots", "1,all", "--draws", "2", "--out", str(tmp_path)]) == 0
+    rows = list(csv.DictReader((tmp_path / "learning_curve.csv").open()))
+    assert [(r["head"], r["shots"]) for r in rows] == [
+        ("logreg", "1"), ("logreg", "all"), ("centroid", "1"), ("centroid", "all")]
+
+
+def test_shots_beyond_the_smallest_class_are_refused_not_dropped(features_file):
+    with pytest.raises(FeatxError, match="shots must be between 1 and 20 .* got 500"):
+        learning_curve(load_dataset(features_file), "logreg", shots=(1, 500))
+
+
+def test_the_default_shots_fit_a_small_data_set(tmp_path):
+    small = write_features(tmp_path / "small.h5", n_per_class=3)
+    rows = learning_curve(load_dataset(small), "centroid", draws=2)
+    assert [r["shots"] for r in rows] == ["1", "2", "all"]

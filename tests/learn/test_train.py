@@ -1,7 +1,9 @@
-"""featx train: grid search, held-out evaluation, reports, and the bundle of the best head."""
+"""featx train: grid search, held-out evaluation, reports, per-image held-out predictions, and
+the bundle of the best head, in one layout whatever the number of heads."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -14,7 +16,8 @@ from featx.learn.train import train
 from tests.helpers import write_features
 
 REPORT_FILES = ("summary.json", "classification_report.txt", "confusion_matrix.txt",
-                "confusion_matrix.png", "cv_results.csv")
+                "confusion_matrix.png", "cv_results.csv", "heldout_predictions.csv")
+TOP_FILES = ("summary.json", "comparison.csv", "heldout_predictions.csv", "model.skops")
 
 
 def test_train_one_head_writes_summary_reports_and_bundle(features_file, tmp_path, capsys):
@@ -22,18 +25,20 @@ def test_train_one_head_writes_summary_reports_and_bundle(features_file, tmp_pat
     assert main(["train", str(features_file), "--head", "logreg", "--cv", "3", "--n-jobs", "1",
                  "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert {"head", "best_params", "cv_score", "test_accuracy", "n_train", "n_test",
+    assert {"head", "best_params", "cv_score", "cv_std", "test_accuracy", "n_train", "n_test",
             "classes"} <= set(summary)
     assert summary["head"] == "logreg" and summary["test_accuracy"] > 0.9
     assert (summary["n_train"], summary["n_test"], summary["classes"]) == (40, 40,
                                                                             ["ants", "bees"])
-    assert all((out / name).stat().st_size for name in (*REPORT_FILES, "model.skops"))
-    matrix = (out / "confusion_matrix.txt").read_text()
+    assert all((out / name).stat().st_size for name in TOP_FILES)
+    assert all((out / "logreg" / name).stat().st_size for name in REPORT_FILES)
+    matrix = (out / "logreg" / "confusion_matrix.txt").read_text()
     assert "ants" in matrix and "bees" in matrix
-    assert "clf__C" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "logreg: CV accuracy" in printed and len(printed.splitlines()) <= 5
 
 
-def test_all_heads_are_compared_in_one_table(features_file, tmp_path, capsys):
+def test_all_heads_are_compared_in_the_same_layout(features_file, tmp_path, capsys):
     out = tmp_path / "all"
     main(["train", str(features_file), "--head", "all", "--cv", "3", "--n-jobs", "1",
           "--scoring", "balanced_accuracy", "--out", str(out)])
@@ -42,8 +47,49 @@ def test_all_heads_are_compared_in_one_table(features_file, tmp_path, capsys):
     assert heads == ["logreg", "linear-svm", "rbf-svm", "knn", "centroid"]
     assert summary["head"] in heads and summary["scoring"] == "balanced_accuracy"
     assert all((out / head / name).exists() for head in heads for name in REPORT_FILES)
-    assert (out / "comparison.csv").exists() and (out / "model.skops").exists()
-    assert "best head by CV score" in capsys.readouterr().out
+    assert all((out / name).exists() for name in TOP_FILES)
+    assert "best head " in capsys.readouterr().out
+
+
+def test_heads_are_given_as_a_list(features_file, tmp_path):
+    out = tmp_path / "two"
+    assert main(["train", str(features_file), "--head", "knn,centroid", "--cv", "3",
+                 "--n-jobs", "1", "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    assert [row["head"] for row in rows] == ["knn", "centroid"]
+
+
+def test_held_out_predictions_name_every_image_its_class_and_score(tmp_path):
+    path = write_features(tmp_path / "close.h5", dim=2, spread=3.0)  # overlapping: errors
+    results = train(path, ["logreg", "linear-svm"], tmp_path / "run", cv=3,
+                    log=lambda _: None)
+    data = load_dataset(path)
+    for result in results:
+        rows = list(csv.DictReader((tmp_path / "run" / result.head /
+                                    "heldout_predictions.csv").open()))
+        assert [row["path"] for row in rows] == data.paths_test
+        assert [row["label"] for row in rows] == list(data.y_test)
+        assert [row["predicted"] for row in rows] == list(result.y_pred)
+        wrong = [row for row in rows if row["label"] != row["predicted"]]
+        assert len(wrong) == round((1 - result.test_accuracy) * len(rows)) > 0
+    svm = list(csv.DictReader((tmp_path / "run" / "linear-svm" /
+                               "heldout_predictions.csv").open()))
+    assert set(svm[0]) == {"path", "label", "predicted", "decision_bees"}
+    assert all((float(r["decision_bees"]) > 0) == (r["predicted"] == "bees") for r in svm)
+    logreg = list(csv.DictReader((tmp_path / "run" / "logreg" /
+                                  "heldout_predictions.csv").open()))
+    assert set(logreg[0]) == {"path", "label", "predicted", "proba_ants", "proba_bees"}
+
+
+def test_quiet_prints_only_the_outcome(features_file, tmp_path, capsys):
+    assert main(["train", str(features_file), "--head", "all", "--cv", "3", "--n-jobs", "1",
+                 "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    out = tmp_path / "q"
+    head = json.loads((out / "summary.json").read_text())["head"]
+    assert len(lines) in (2, 3) and lines[0].startswith(f"best head {head}: held-out accuracy")
+    assert lines[-1] == (f"wrote {out / 'model.skops'}, {out / 'summary.json'}, "
+                        f"{out / 'heldout_predictions.csv'} and the reports in {out / head}")
 
 
 def test_without_a_held_out_split_a_stratified_fraction_is_held_out(tmp_path):
@@ -98,8 +144,8 @@ def test_a_held_out_class_absent_from_training_is_reported_and_in_the_confusion_
     note = "never trained on: wasps (no training images; their 20 held-out images all count as " \
            "errors)"
     assert note in lines
-    matrix = (out / "confusion_matrix.txt").read_text()
+    matrix = (out / "centroid" / "confusion_matrix.txt").read_text()
     rows = {line.split()[0]: line.split()[1:] for line in matrix.splitlines()[2:] if line.strip()}
     assert rows["wasps"][:3] != ["0", "0", "0"] and sum(map(int, rows["wasps"][:3])) == 20
     assert note in matrix
-    assert "wasps" in (out / "classification_report.txt").read_text()
+    assert "wasps" in (out / "centroid" / "classification_report.txt").read_text()
