@@ -4,6 +4,8 @@
 >>> _ = Path("blob.bin").write_bytes(b"x")
 >>> content_key("blob.bin")
 '442a44457137672b3218c1007dc8f76a'
+>>> bytes_key(b"x") == content_key("blob.bin")
+True
 >>> sha256("blob.bin")
 '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'
 """
@@ -13,12 +15,22 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from typing import BinaryIO
 
 
-def content_key(path: str | os.PathLike) -> str:
-    """The BLAKE2b-128 hex digest of a file's bytes: an image is known by its content, not its
-    path (a moved or renamed file keeps its key)."""
-    return _digest(path, lambda: hashlib.blake2b(digest_size=16))
+def content_key(file: str | os.PathLike | BinaryIO) -> str:
+    """The BLAKE2b-128 hex digest of a file's bytes (a path, or a file open for binary reading):
+    an image is known by its content, not its path (a moved or renamed file keeps its key)."""
+    return _digest(file, _blake2b)
+
+
+def bytes_key(data: bytes) -> str:
+    """The content key of bytes already read (the same digest as :func:`content_key`)."""
+    return _blake2b(data).hexdigest()
+
+
+def _blake2b(data: bytes = b""):
+    return hashlib.blake2b(data, digest_size=16)
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -26,6 +38,8 @@ def sha256(path: str | os.PathLike) -> str:
     return _digest(path, "sha256")
 
 
-def _digest(path: str | os.PathLike, algorithm: str | Callable) -> str:
-    with open(path, "rb") as fh:
+def _digest(file: str | os.PathLike | BinaryIO, algorithm: str | Callable) -> str:
+    if hasattr(file, "read"):
+        return hashlib.file_digest(file, algorithm).hexdigest()
+    with open(file, "rb") as fh:
         return hashlib.file_digest(fh, algorithm).hexdigest()

@@ -107,13 +107,14 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         options = RunOptions(batch_size=self.batch_size, progress=False, lock_timeout=LOCK_TIMEOUT)
         config = resolve(**{name: getattr(self, name) for name in OPTIONS})
-        result = run(config, paths, self.cache, options)
+        result = run(config, paths, self.cache, options, entries=False)
         if result.failures:
             first = result.failures[0]
             more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
             raise ValueError(f"cannot embed image {first.path}: {first.reason}{more}")
         key_of = {item.path: key for item, key in zip(result.items, result.keys, strict=True)}
-        return load(self.cache).by_keys([key_of[os.path.abspath(p)] for p in paths])
+        with load(self.cache, result.config) as feats:
+            return feats.by_keys([key_of[os.path.abspath(p)] for p in paths])
 
 
 def image_paths(X) -> list[str]:  # noqa: N803

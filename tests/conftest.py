@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import make_rows, write_features, write_tree
+from tests.helpers import key_of, write_features, write_store, write_tree
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -69,13 +69,7 @@ def nan_model_file(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def small_feature_file(tmp_path: Path) -> Path:
-    """A feature file of 3 rows (keys k0..k2, labels b, none, a), 4-d."""
-    import h5py
-
-    from featx.store import write
-
-    path = tmp_path / "f.h5"
-    with h5py.File(path, "w") as h5:
-        write.create(h5, {"backbone": "test"}, dim=4)
-        write.append(h5, make_rows(["k0", "k1", "k2"], ["b", None, "a"]))
-    return path
+    """A feature file of 3 rows (keys of k0..k2, labels b, none, a), 4-d."""
+    features = np.random.default_rng(0).normal(size=(3, 4))
+    return write_store(tmp_path / "f.h5", features, [f"/img/k{i}.jpg" for i in range(3)],
+                       ["b", None, "a"], ["train"] * 3, keys=[key_of(f"k{i}") for i in range(3)])

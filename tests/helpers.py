@@ -41,7 +41,9 @@ def write_tree(root: Path, labels: tuple[str, ...], per_class: int) -> Path:
 
 SYNTHETIC_ATTRS = {"backbone": "file", "model_file": "/nowhere/synthetic.keras", "layer": "pool",
                    "pooling": "avg", "input_size": [32, 32], "resize": "squash",
-                   "preprocess": "none", "weights": "", "weights_fingerprint": "sha256:synthetic"}
+                   "preprocess": "none", "weights": "", "weights_fingerprint": "sha256:synthetic",
+                   "featx_version": "0.1.0", "keras_version": "3", "tensorflow_version": "2",
+                   "created": "2026-01-01T00:00:00+00:00"}
 
 
 def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("train", "val"),
@@ -50,47 +52,48 @@ def write_features(path: Path, n_per_class: int = 20, dim: int = 16, splits=("tr
                    spread: float = 1.0) -> Path:
     """A feature file of Gaussian classes per split: ``ants`` and ``bees``, or
     ``classes[split]`` (every class its own centre, centres 4 * sqrt(2) apart), each of standard
-    deviation ``spread`` (the default 1 keeps them apart)."""
-    import h5py
-
-    from featx.store import write
-    from featx.store.schema import Rows
-
+    deviation ``spread`` (the default 1 keeps them apart), written through the store's writer."""
     rng = np.random.default_rng(seed)
-    rows = Rows(np.empty((0, dim), np.float32), [], [], [], [], [], [])
-    blocks = []
     classes = classes or {split: ("ants", "bees") for split in splits}
     names = sorted({label for labels in classes.values() for label in labels})
+    paths, labels, split_of, blocks = [], [], [], []
     for split in splits:
         for label in classes[split]:
-            c = names.index(label)
             centre = np.zeros(dim)
-            centre[c] = 4.0
+            centre[names.index(label)] = 4.0
             blocks.append(rng.normal(centre, spread, (n_per_class, dim)))
-            for i in range(n_per_class):
-                rows.paths.append(f"/photos/{split}/{label}/{i}.jpg")
-                rows.labels.append(label)
-                rows.split.append(split)
-                rows.keys.append(f"{split}-{label}-{i}")
-                rows.sizes.append(1)
-                rows.mtimes.append(1)
-    rows.features = np.concatenate(blocks).astype(np.float32)
-    with h5py.File(path, "w") as h5:
-        write.create(h5, attrs or SYNTHETIC_ATTRS, dim)
-        write.append(h5, rows)
+            paths += [f"/photos/{split}/{label}/{i}.jpg" for i in range(n_per_class)]
+            labels += [label] * n_per_class
+            split_of += [split] * n_per_class
+    return write_store(path, np.concatenate(blocks), paths, labels, split_of, attrs=attrs)
+
+
+def write_store(path: Path, features: np.ndarray, paths, labels, splits, keys=None,
+                attrs: dict | None = None, source: str = "/photos") -> Path:
+    """A store holding ``features`` as one source's entries (``keys`` default to distinct
+    hashes of the paths), through the store's own writer."""
+    from featx.store.journal import Journal, Update
+    from featx.store.schema import config_name
+    from featx.store.tables import Table
+    from featx.store.write import Batch
+
+    attrs = attrs or SYNTHETIC_ATTRS
+    keys = list(keys) if keys is not None else [key_of(p) for p in paths]
+    n = len(paths)
+    with Journal(path) as journal:
+        journal.write_part(attrs, Batch(keys, np.asarray(features, np.float32),
+                                        Table.empty("failed")))
+        journal.commit(Update(source, Table.make(
+            "entries", path=paths, label=labels, split=splits, key=keys, size=[1] * n,
+            mtime=[1] * n, error=[""] * n), config_name(attrs)))
     return path
 
 
-def make_rows(keys, labels, dim=4, seed=0):
-    """Rows of random features for ``keys`` with ``labels``, all in split ``train``."""
-    from featx.store.schema import Rows
+def key_of(name: str) -> str:
+    """A content key (32 hex digits) made from a name, for synthetic rows."""
+    import hashlib
 
-    rng = np.random.default_rng(seed)
-    return Rows(
-        features=rng.normal(size=(len(keys), dim)).astype(np.float32),
-        paths=[f"/img/{k}.jpg" for k in keys], labels=list(labels),
-        split=["train"] * len(keys), keys=list(keys), sizes=[1] * len(keys),
-        mtimes=[2] * len(keys))
+    return hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
 
 
 def embed_args(source: Path, out: Path, model: Path, *extra: str) -> list[str]:

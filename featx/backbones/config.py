@@ -55,6 +55,12 @@ class FeatureConfig:
     def is_file(self) -> bool:
         return bool(self.model_file)
 
+    def describe(self) -> str:
+        """``backbone`` (or the model file's name), then its layer, pooling and input size."""
+        size = f"{self.input_size[0]}x{self.input_size[1]}" if self.input_size else "its input size"
+        return (f"{os.path.basename(self.model_file) if self.is_file else self.backbone} "
+                f"({self.layer or 'its last pooling layer'}, {self.pooling} pooling, {size})")
+
     def attrs(self) -> dict:
         """HDF5 attributes: the configuration plus software versions and a timestamp."""
         values = {k: v for k, v in asdict(self).items() if v is not None}

@@ -10,7 +10,7 @@ import argparse
 
 from featx.cli.options import EXIT_OK, EXIT_PROBLEMS, add_command
 from featx.store.check import problems
-from featx.store.read import load
+from featx.store.read import configs, load, sources
 
 
 def add_parser(subparsers) -> None:
@@ -25,7 +25,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: {line}")
     if found:
         return EXIT_PROBLEMS
-    feats = load(args.file)
-    print(f"OK: {args.file}: {len(feats)} rows x {feats.meta['feature_dim']} features, "
-          f"{len(feats.errors)} errors, all consistent")
+    print(f"OK: {args.file}: {summary(args.file)}, all consistent")
     return EXIT_OK
+
+
+def summary(path: str) -> str:
+    """Rows, features and errors of each configuration of a sound store."""
+    held = configs(path)
+    if not held:
+        return f"0 rows, {sum(len(s['errors']) for s in sources(path))} errors"
+    parts = []
+    for name in held:
+        with load(path, name) as feats:
+            parts.append(f"{len(feats)} rows x {feats.dim} features, {len(feats.errors)} errors"
+                         + (f" ({name})" if len(held) > 1 else ""))
+    return "; ".join(parts)

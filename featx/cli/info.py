@@ -1,7 +1,9 @@
-"""featx info FILE: what a feature file holds and how it was made.
+"""featx info FILE: what a feature store holds and how it was made.
 
-Rows and feature size, the feature configuration and software versions, labels, splits, and the
-images that failed with their reasons; --json gives all of it as one JSON object.
+Its configurations and sources; then one configuration (the only one, or --config NAME): rows and
+feature size, the configuration and software versions, labels, splits, exact duplicates (a copy
+across splits is a leak, a copy across labels a conflict), and the images that failed with their
+reasons; --json gives all of it as one JSON object.
 """
 
 from __future__ import annotations
@@ -12,60 +14,113 @@ from collections import Counter
 
 import numpy as np
 
-from featx.cli.options import EXIT_OK, add_command
-from featx.store.read import Features, load
+from featx.cli.options import EXIT_OK, add_command, add_config_option
+from featx.store.groups import describe_counts
+from featx.store.read import Features, configs, load, sources
 from featx.store.schema import provenance
 
-SHOWN_ERRORS = 20
+SHOWN = 20  # errors and duplicate groups listed in text (--json lists all)
 
 
 def add_parser(subparsers) -> None:
     p = add_command(subparsers, "info", "summarise a feature file", __doc__)
     p.add_argument("file", help="HDF5 feature file written by `featx embed`")
+    add_config_option(p)
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object with every error listed (default: text, the "
-                   f"first {SHOWN_ERRORS} errors)")
+                   help="print one JSON object with every error and duplicate listed (default: "
+                   f"text, the first {SHOWN} of each)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(as_json(args.file) if args.json else describe(args.file))
+    info = summary(args.file, args.config)
+    print(json.dumps(info, indent=2) if args.json else describe(info))
     return EXIT_OK
 
 
-def summary(path: str, feats: Features) -> dict:
-    """What ``featx info`` reports, as plain values."""
+def summary(path: str, config: str | None = None) -> dict:
+    """What ``featx info`` reports, as plain values: the store's configurations and sources,
+    and one configuration in full when the store holds one (or ``config`` names it)."""
+    held, listed = configs(path), sources(path)
+    info = {"file": str(path),
+            "configurations": {name: _plain(attrs.get("feature_dim")) for name, attrs in
+                               held.items()},
+            "sources": [{"source": s["source"], "images": s["entries"]} for s in listed]}
+    if len(held) == 1 or (held and config is not None):
+        with load(path, config) as feats:
+            info["configuration"] = _configuration(feats)
+    elif not held:
+        info["errors"] = [{"path": p, "reason": r} for s in listed for p, r in s["errors"]]
+    return info
+
+
+def _configuration(feats: Features) -> dict:
     names = feats.label_names
+    paths = feats.paths
     return {
-        "file": str(path),
+        "name": feats.config,
         "rows": len(feats),
-        "feature_dim": _plain(feats.meta.get("feature_dim")),
-        "configuration": {k: _plain(feats.meta[k]) for k in provenance()
-                          if feats.meta.get(k) not in (None, "")},
-        "labels": dict(sorted(Counter(names[i] if i >= 0 else "(none)"
-                                      for i in feats.y).items())),
+        "feature_dim": feats.dim,
+        "attributes": {k: _plain(feats.meta[k]) for k in provenance()
+                       if feats.meta.get(k) not in (None, "")},
+        "labels": dict(sorted(Counter(names[i] if i >= 0 else "(none)" for i in feats.y).items())),
         "splits": dict(sorted(Counter(str(s) or "(none)" for s in feats.split).items())),
+        "duplicates": [{"leak": g.leak, "conflict": g.conflict,
+                        "images": [{"path": paths[row], "label": label, "split": split}
+                                   for row, label, split in zip(g.rows, g.labels, g.splits,
+                                                                strict=True)]}
+                       for g in feats.duplicates()],
+        "not_embedded": list(feats.missing),
         "errors": [{"path": e.path, "reason": e.reason} for e in feats.errors],
     }
 
 
-def as_json(path: str) -> str:
-    return json.dumps(summary(path, load(path)), indent=2)
-
-
-def describe(path: str) -> str:
-    """A human-readable summary of a feature file."""
-    info = summary(path, load(path))
-    lines = [f"{path}: {info['rows']} rows x {info['feature_dim']} float32 features"]
-    lines += [f"  {k:<20} {v}" for k, v in info["configuration"].items()]
+def describe(info: dict) -> str:
+    """:func:`summary` as text."""
+    lines = [f"{info['file']}: {len(info['configurations'])} configuration"
+             f"{'s' if len(info['configurations']) != 1 else ''}, sources "
+             + (", ".join(f"{s['source']} ({s['images']} images)" for s in info["sources"])
+                or "none")]
+    config = info.get("configuration")
+    if config is None:
+        lines += [f"  {name}: {dim}-d" for name, dim in info["configurations"].items()]
+        if info["configurations"]:
+            lines.append("  (describe one with --config NAME)")
+        return "\n".join(lines + _errors(info.get("errors", [])))
+    lines.append(f"{config['name']}: {config['rows']} rows x {config['feature_dim']} float32 "
+                 "features")
+    lines += [f"  {k:<20} {v}" for k, v in config["attributes"].items()]
     for what in ("labels", "splits"):
-        counts = ", ".join(f"{k} {v}" for k, v in info[what].items())
+        counts = ", ".join(f"{k} {v}" for k, v in config[what].items())
         lines.append(f"  {what}: {counts or 'none'}")
-    lines.append(f"  errors: {len(info['errors'])}")
-    lines += [f"    {e['path']}: {e['reason']}" for e in info["errors"][:SHOWN_ERRORS]]
-    if len(info["errors"]) > SHOWN_ERRORS:
-        lines.append(f"    ... and {len(info['errors']) - SHOWN_ERRORS} more (--json lists all)")
-    return "\n".join(lines)
+    lines += _duplicates(config["duplicates"])
+    if config["not_embedded"]:
+        lines.append(f"  not embedded with this configuration: {len(config['not_embedded'])} "
+                     "listed images (rerun `featx embed` with it)")
+    return "\n".join(lines + _errors(config["errors"]))
+
+
+def _duplicates(groups: list[dict]) -> list[str]:
+    kinds = describe_counts(len(groups), sum(g["leak"] for g in groups),
+                            sum(g["conflict"] for g in groups))
+    lines = [f"  exact duplicates: {kinds if groups else 'none'}"]
+    for group in groups[:SHOWN]:
+        kind = " + ".join(k for k, flag in (("leak", group["leak"]),
+                                            ("label conflict", group["conflict"])) if flag)
+        lines.append(f"    {kind or 'copies'}: " + ", ".join(
+            f"{i['path']} ({i['label'] or 'unlabelled'}, {i['split'] or 'no split'})"
+            for i in group["images"]))
+    if len(groups) > SHOWN:
+        lines.append(f"    ... and {len(groups) - SHOWN} more groups (--json lists all)")
+    return lines
+
+
+def _errors(errors: list[dict]) -> list[str]:
+    lines = [f"  errors: {len(errors)}"]
+    lines += [f"    {e['path']}: {e['reason']}" for e in errors[:SHOWN]]
+    if len(errors) > SHOWN:
+        lines.append(f"    ... and {len(errors) - SHOWN} more (--json lists all)")
+    return lines
 
 
 def _plain(value):

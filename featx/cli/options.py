@@ -96,6 +96,13 @@ def add_batch_size_option(p: argparse.ArgumentParser) -> None:
                    help="images per forward pass")
 
 
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    """``--config NAME``: which configuration of a store holding several (``featx info``)."""
+    p.add_argument("--config", default=None, metavar="NAME",
+                   help="the configuration to use when the file holds several (a name, or a "
+                   "unique start of one, as `featx info FILE` lists them)")
+
+
 def add_quiet_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="print only the result: no progress bar or per-step lines "

@@ -15,6 +15,7 @@ import argparse
 from featx.cli.options import (
     EXIT_OK,
     add_command,
+    add_config_option,
     add_dask_options,
     add_head_option,
     add_held_out_options,
@@ -34,6 +35,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                    help="parallel fits (-1: one per core)")
     add_held_out_options(p)
+    p.add_argument("--drop-leaks", action="store_true",
+                   help="leave out held-out images that have an exact copy among the training "
+                   "images (by default they stay, with a warning)")
+    add_config_option(p)
     add_out_option(p, "the reports, heldout_predictions.csv and model.skops")
     add_quiet_option(p)
     add_dask_options(p)
@@ -46,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
 
     with dask_backend(args.scheduler, args.workers):
         train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
-              n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet)
+              n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet,
+              config=args.config, drop_leaks=args.drop_leaks)
     return EXIT_OK

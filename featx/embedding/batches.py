@@ -1,22 +1,29 @@
-"""The runner: planned images -> decoded pixels -> the backbone -> rows, batch by batch.
+"""The runner: planned images -> bytes -> pixels -> the backbone -> content rows, batch by batch.
 
-Decoding runs in threads, one batch ahead of the backbone. Each batch's finite rows go to the
-``write`` callable the runner is given (the journal's part writer in a local run; a shard's buffer
-on a Dask worker, :mod:`featx.embedding.dask`), and the runner yields :class:`Done` records: how
-many rows it embedded and which images failed.
+Reading and decoding run in threads, one batch ahead of the backbone. Each image is read whole
+(:func:`featx.images.files.read_image`) and decoded from those bytes, so its features are stored
+under the key of the bytes decoded, even if the file changed since planning. A file that cannot
+be read is a failure of this run only; content that cannot be decoded, and NaN/Inf features, are
+failures of that content, written with the batch so later runs skip it. Each batch goes to the
+``write`` callable the runner is given (the journal's part writer in a local run; a shard's
+buffer on a Dask worker, :mod:`featx.embedding.dask`), and the runner yields :class:`Done`
+records.
 
 >>> from featx.backbones.build import load_backbone
 >>> from featx.backbones.config import resolve
 >>> from featx.embedding.plan import plan
 >>> from featx.images.sources import list_images
->>> from featx.store.read import Index
+>>> from featx.store.journal import ContentIndex
 >>> net = load_backbone(resolve("mobilenetv2", weights=None, input_size=32))
->>> todo = plan(list_images("images").items, Index(), threads=2).todo
+>>> work = plan(list_images("images").items, ContentIndex.empty(), None, threads=2)
+>>> todo = [(i, work.keyed[i]) for i in work.todo]
 >>> parts = []
->>> steps = embed_batches(todo, net, lambda attrs, rows: parts.append(rows),
+>>> steps = embed_batches(todo, net, lambda attrs, batch: parts.append(batch),
 ...                       RunOptions(batch_size=10, threads=2))
->>> [(done.embedded, done.images) for done in steps], [len(rows) for rows in parts]
-([(10, 10), (6, 6)], [10, 6])
+>>> [(done.embedded, done.images) for done in steps if done.images]
+[(10, 10), (6, 6)]
+>>> [len(batch.keys) for batch in parts]
+[10, 6]
 """
 
 from __future__ import annotations
@@ -24,83 +31,111 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from io import BytesIO
 
 import numpy as np
 
 from featx.backbones.config import FeatureConfig
 from featx.embedding.options import RunOptions
-from featx.embedding.plan import row_values
+from featx.embedding.plan import Keyed
 from featx.errors import FeatxError
 from featx.images.decode import decode_image, describe_error
-from featx.store.schema import Failure, Rows
+from featx.images.files import read_image
+from featx.store.tables import Table
+
+NAN_REASON = "backbone returned NaN/Inf features (broken weights?); not cached"
+
+
+@dataclass
+class Batch:
+    """What one batch adds to the store: content rows, and content that failed with why."""
+
+    keys: list[str]
+    features: np.ndarray
+    failed: Table
 
 
 @dataclass
 class Done:
-    """What a step of a run did: rows ``embedded``, images that failed (``failures``), and images
-    taken off the todo list (``images``)."""
+    """What a step of a run did: rows ``embedded``; images taken off the todo list (``images``);
+    for each image read, its key, size and mtime as read, or why it could not be read
+    (``read``: todo position -> :class:`Keyed`); and content failures (``failed``: todo position
+    -> reason)."""
 
     embedded: int = 0
-    failures: list[Failure] = field(default_factory=list)
     images: int = 0
+    read: dict[int, Keyed] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
 
 
-def embed_batches(todo: list, net, write: Callable[[dict, Rows], None],
+@dataclass
+class _Loaded:
+    keyed: Keyed
+    pixels: np.ndarray | None = None
+    reason: str = ""  # why the bytes read do not decode
+
+
+def embed_batches(todo: list[tuple[int, Keyed]], net, write: Callable[[dict, Batch], None],
                   options: RunOptions) -> Iterator[Done]:
-    """Embed planned ``(item, key, stat)`` triples with ``net`` (a built backbone), batch by batch.
+    """Embed planned ``(position, keyed)`` images with ``net`` (a built backbone), batch by batch.
 
-    Each batch's rows go to ``write(attrs, rows)``; a batch's decode failures are yielded before its
-    forward pass, so they are recorded even if the run is interrupted there.
+    Each batch's content rows (and content failures) go to ``write(attrs, batch)``; how a
+    batch's files were read, and which do not decode, is yielded before its forward pass, so it
+    is recorded even if the run is interrupted there.
     """
     attrs = net.config.attrs()
     with ThreadPoolExecutor(options.with_threads().threads) as pool:
-        for batch, decoded in _decode_ahead(todo, pool, net.config, options.batch_size):
-            rows, pixels, failed = Rows.empty(net.dim), [], []
-            for (item, key, stat), future in zip(batch, decoded, strict=True):
-                try:
-                    pixels.append(future.result())
-                    rows.add(row_values(item, key, stat))
-                except Exception as exc:  # noqa: BLE001 (every decode failure is recorded)
-                    failure = Failure(item.path, describe_error(exc), key)
-                    if options.on_error == "raise":
-                        raise FeatxError(f"{failure.path}: {failure.reason}") from None
-                    failed.append(failure)
-            if failed:
-                yield Done(failures=failed)
-            done = Done(images=len(batch))
-            if pixels:
-                rows.features = net(np.stack(pixels))
-                rows, done.failures = _finite(rows)
-                if rows.keys:
-                    write(attrs, rows)
-                done.embedded = len(rows.keys)
+        for batch, loading in _load_ahead(todo, pool, net.config, options.batch_size):
+            loaded = {position: future.result()
+                      for (position, _), future in zip(batch, loading, strict=True)}
+            for item in loaded.values():
+                reason = item.keyed.error or item.reason
+                if reason and options.on_error == "raise":
+                    raise FeatxError(f"{item.keyed.item.path}: {reason}")
+            read = Done(read={p: item.keyed for p, item in loaded.items()},
+                        failed={p: item.reason for p, item in loaded.items() if item.reason})
+            yield read  # bad files are known before the forward pass, even if it is interrupted
+            rows = [p for p, item in loaded.items() if item.pixels is not None]
+            features = (net(np.stack([loaded[p].pixels for p in rows])) if rows
+                        else np.empty((0, net.dim), np.float32))
+            finite = np.isfinite(features).all(axis=1)
+            done = Done(images=len(batch), embedded=int(finite.sum()),
+                        failed={rows[i]: NAN_REASON for i in np.flatnonzero(~finite)})
+            failed = {**read.failed, **done.failed}
+            if finite.any() or failed:
+                write(attrs, Batch([loaded[p].keyed.key for p, ok in zip(rows, finite,
+                                                                         strict=True) if ok],
+                                   features[finite], Table.make(
+                                       "failed", key=[loaded[p].keyed.key for p in failed],
+                                       reason=list(failed.values()))))
             yield done
 
 
-def _decode_ahead(todo: list, pool: ThreadPoolExecutor, config: FeatureConfig,
-                  batch_size: int) -> Iterator[tuple[list, list[Future]]]:
-    """Yield batches with their decode futures, keeping the next batch decoding meanwhile."""
+def _load_ahead(todo: list, pool: ThreadPoolExecutor, config: FeatureConfig,
+                batch_size: int) -> Iterator[tuple[list, list[Future]]]:
+    """Yield batches with their loading futures, keeping the next batch loading meanwhile."""
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     queued: deque = deque()
     for batch in batches[:2]:
-        queued.append((batch, _submit(pool, batch, config)))
+        queued.append((batch, [pool.submit(_load, k, config) for _, k in batch]))
     for batch in batches[2:] + [None]:
         yield queued.popleft()
         if batch is not None:
-            queued.append((batch, _submit(pool, batch, config)))
+            queued.append((batch, [pool.submit(_load, k, config) for _, k in batch]))
     yield from queued
 
 
-def _submit(pool: ThreadPoolExecutor, batch: list, config: FeatureConfig) -> list[Future]:
-    return [pool.submit(decode_image, item.path, config.input_size, config.resize)
-            for item, _, _ in batch]
-
-
-def _finite(rows: Rows) -> tuple[Rows, list[Failure]]:
-    """Never cache NaN/Inf features: the finite rows, and the others as failures with the
-    reason."""
-    finite = np.isfinite(rows.features).all(axis=1)
-    failures = [Failure(rows.paths[i], "backbone returned NaN/Inf features (broken weights?); "
-                        "not cached", rows.keys[i]) for i in np.flatnonzero(~finite)]
-    return (rows if finite.all() else rows.take(np.flatnonzero(finite).tolist())), failures
+def _load(keyed: Keyed, config: FeatureConfig) -> _Loaded:
+    """Read an image's bytes and decode them; never raises for a bad file."""
+    try:
+        image = read_image(keyed.item.path)
+    except OSError as exc:
+        return _Loaded(Keyed(keyed.item, error=describe_error(exc, keyed.item.origin)))
+    read = replace(keyed, key=image.key, size=image.size, mtime=image.mtime)
+    if not image.size:
+        return _Loaded(Keyed(keyed.item, error="empty file (0 bytes)"))
+    try:
+        return _Loaded(read, decode_image(BytesIO(image.data), config.input_size, config.resize))
+    except Exception as exc:  # noqa: BLE001 (every decode failure is recorded)
+        return _Loaded(read, reason=describe_error(exc))

@@ -8,8 +8,8 @@ shard with :func:`featx.embedding.batches.embed_batches` and the backbone of its
 lost worker writes the same file again. One part per shard, not per batch, keeps files on shared
 storage few and the merge short. The client then merges the parts with
 :meth:`Journal.commit <featx.store.journal.Journal.commit>`, as after a local run, so the file has
-exactly the schema and rows of a local run. Decode failures and NaN rows come back with each
-shard's :class:`~featx.embedding.batches.Done` and land in ``errors``.
+exactly the schema and rows of a local run. What each image's bytes were keyed as, and which
+failed, come back with each shard's :class:`~featx.embedding.batches.Done`.
 
 Dask is imported only when a client, scheduler or worker count is given (:mod:`featx._dask`).
 """
@@ -22,13 +22,18 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from featx._dask import connect
 from featx.backbones.config import FeatureConfig
 from featx.embedding.batches import Done, embed_batches
 from featx.embedding.options import RunOptions
+from featx.embedding.plan import Keyed
 from featx.errors import FeatxError
-from featx.store.journal import parts_dir, write_part_file
-from featx.store.schema import Rows, concat
+from featx.store.journal import write_part_file
+from featx.store.shards import parts_dir
+from featx.store.tables import Table
+from featx.store.write import Batch
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
 RETRIES = 2
 
 
-def embed_on_dask(todo: list, config: FeatureConfig, out: str | os.PathLike,
+def embed_on_dask(todo: list[tuple[int, Keyed]], config: FeatureConfig, out: str | os.PathLike,
                   options: RunOptions, *, client: Client | str | None,
                   workers: int | None) -> Iterator[Done]:
     """Embed the planned ``todo`` on Dask, one task per shard; yield each shard's
@@ -60,22 +65,25 @@ def embed_on_dask(todo: list, config: FeatureConfig, out: str | os.PathLike,
             dask.cancel(futures)
 
 
-def embed_shard(todo: list, shard: int, *, config: FeatureConfig, out: str, run: str,
-                options: RunOptions) -> Done:
+def embed_shard(todo: list[tuple[int, Keyed]], shard: int, *, config: FeatureConfig, out: str,
+                run: str, options: RunOptions) -> Done:
     """On a worker: embed one shard into one part file; return what it did."""
     from featx.backbones.build import load_backbone
 
-    batches: list[Rows] = []
+    batches: list[Batch] = []
     attrs: dict = {}
 
-    def keep(batch_attrs: dict, rows: Rows) -> None:
+    def keep(batch_attrs: dict, batch: Batch) -> None:
         attrs.update(batch_attrs)
-        batches.append(rows)
+        batches.append(batch)
 
     shard_done = Done(images=len(todo))
     for done in embed_batches(todo, load_backbone(config), keep, options):
         shard_done.embedded += done.embedded
-        shard_done.failures += done.failures
+        shard_done.read.update(done.read)
+        shard_done.failed.update(done.failed)
     if batches:
-        write_part_file(parts_dir(out) / f"part-{run}-{shard:06d}.h5", attrs, concat(batches))
+        write_part_file(parts_dir(out) / f"part-{run}-{shard:06d}.h5", attrs, Batch(
+            [k for b in batches for k in b.keys], np.concatenate([b.features for b in batches]),
+            Table.concat([b.failed for b in batches])))
     return shard_done

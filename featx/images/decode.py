@@ -51,6 +51,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from featx._faults import reach
 from featx.errors import FeatxError
+from featx.images.files import NotAnImageFile
 
 RESIZE_POLICIES = ("squash", "center-crop", "pad")
 _RESAMPLE = Image.Resampling.BILINEAR
@@ -201,7 +202,7 @@ def describe_error(exc: BaseException, listed_in: str = "") -> str:
         return f"{REFUSED} as a decompression bomb: {exc}"
     if isinstance(exc, FeatxError):
         return str(exc)
-    if isinstance(exc, CorruptImageError):
+    if isinstance(exc, CorruptImageError | NotAnImageFile):
         return str(exc)
     if isinstance(exc, UnidentifiedImageError):
         return "not an image Pillow can identify (corrupt, or not an image format)"

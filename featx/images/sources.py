@@ -54,6 +54,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".
 SPLIT_NAMES = ("train", "val", "valid", "validation", "dev", "test")
 LIST_SUFFIXES = (".csv", ".tsv", ".txt")
 LIST_COLUMNS = ("path", "label", "split")
+PATHS_SOURCE = "(paths)"
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,12 @@ class Item:
 
 @dataclass(frozen=True)
 class Listing:
-    """The images of a source and the sorted class names their labels come from."""
+    """The images of a source, the sorted class names their labels come from, and the source
+    itself (the real path of a folder or list; ``(paths)`` for a sequence of paths)."""
 
     items: list[Item]
     label_names: list[str]
+    source: str = PATHS_SOURCE
 
 
 def list_images(
@@ -87,11 +90,11 @@ def list_images(
                                    for p in source))
     root = Path(source)
     if root.is_file() and root.suffix.lower() in LIST_SUFFIXES:
-        return _make_listing(_read_list(root, exts))
+        return _make_listing(_read_list(root, exts), os.path.realpath(root))
     if not root.is_dir():
         kind = "is not a folder or a .csv/.txt list" if root.exists() else "does not exist"
         raise FeatxError(f"source {root} {kind}")
-    listing = _make_listing(_walk_tree(root, exts, recursive))
+    listing = _make_listing(_walk_tree(root, exts, recursive), os.path.realpath(root))
     if not listing.items:
         raise FeatxError(f"source {root} holds no images with extensions {', '.join(exts)}")
     return listing
@@ -316,7 +319,7 @@ def _once(items: Iterable[Item]) -> Iterable[Item]:
             yield item
 
 
-def _make_listing(items: Iterable[Item]) -> Listing:
+def _make_listing(items: Iterable[Item], source: str = PATHS_SOURCE) -> Listing:
     ordered = sorted(items, key=lambda item: item.path)
     names = sorted({item.label for item in ordered if item.label is not None})
-    return Listing(ordered, names)
+    return Listing(ordered, names, source)

@@ -72,16 +72,20 @@ class Bundle:
     def classes(self) -> list[str]:
         return [str(c) for c in self.model.classes_]
 
+    def stored_config(self) -> FeatureConfig:
+        """The configuration the training features were computed with, as recorded."""
+        return FeatureConfig.from_attrs(self.features)
+
     def feature_config(self) -> FeatureConfig:
         """The configuration to embed new images with: the training one, resolved again, and
         refused if the backbone changed since (a model or weights file, the Keras version)."""
-        config = FeatureConfig.from_attrs(self.features).refresh()
+        config = self.stored_config().refresh()
         self.check(config.attrs(), f"backbone {config.model_file or config.backbone}")
         return config
 
     def check(self, stored: dict, what: str) -> None:
         """Refuse features (attributes ``stored``) computed otherwise than the training ones."""
-        trained = FeatureConfig.from_attrs(self.features)
+        trained = self.stored_config()
         lines = [line.replace("this run asks for", "the model was trained on")
                  for line in trained.mismatches(stored)]
         if lines:

@@ -6,9 +6,13 @@ has no such split. Split names match in any case (``Train``, ``VAL``), as
 :func:`featx.images.sources.split_name` writes them, so files listed before that rule train the
 same way.
 
+Exact duplicates are never dropped on their own: held-out images whose content is also among the
+training rows (a leak), and one content under two labels (a conflict), each give a warning, and
+``drop_leaks=True`` removes the leaked held-out copies (and says so).
+
 >>> data = load_dataset("features.h5")
->>> len(data.y_train), len(data.y_test), data.held_out, data.classes
-(8, 8, "split 'val'", ['ants', 'bees'])
+>>> len(data.y_train), len(data.y_test), data.held_out, data.classes, data.warnings
+(8, 8, "split 'val'", ['ants', 'bees'], [])
 >>> data.paths_test[0].endswith(".jpg")
 True
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -25,7 +29,7 @@ from sklearn.model_selection import train_test_split
 from featx import SEED
 from featx.errors import FeatxError
 from featx.images.sources import split_name
-from featx.store.read import load
+from featx.store.read import Features, load
 
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "dev")
 DEFAULT_TEST_SIZE = 0.25
@@ -43,6 +47,7 @@ class Dataset:
     held_out: str
     meta: dict
     paths_test: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -57,12 +62,19 @@ class Dataset:
 
 
 def load_dataset(path: str | os.PathLike, test_size: float | None = None,
-                 seed: int = SEED) -> Dataset:
-    """Split the labelled rows of a feature file into train and held-out sets."""
+                 seed: int = SEED, config: str | None = None,
+                 drop_leaks: bool = False) -> Dataset:
+    """Split the labelled rows of a feature file (its configuration ``config``, when it holds
+    several) into train and held-out sets."""
     if test_size is not None and not 0 < test_size < 1:
         raise FeatxError(f"test size must be a fraction between 0 and 1 (exclusive), got "
                          f"{test_size:g}")
-    feats = load(path)
+    with load(path, config) as feats:
+        return _split(feats, path, test_size, seed, drop_leaks)
+
+
+def _split(feats: Features, path, test_size: float | None, seed: int,
+           drop_leaks: bool) -> Dataset:
     paths = [str(p) for p in feats.paths]
     labelled = feats.y >= 0
     if not labelled.any():
@@ -80,11 +92,33 @@ def load_dataset(path: str | os.PathLike, test_size: float | None = None,
         train, test = train_test_split(np.flatnonzero(labelled), test_size=size,
                                        stratify=y[labelled], random_state=seed)
         how = f"stratified random {size:g} of the labelled rows (seed {seed})"
+    test, warnings = _duplicates(feats, labelled, train, test, drop_leaks)
     X = feats.X  # noqa: N806
     check_finite(X, paths, path)
     classes = sorted(set(y[train]))
     return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta,
-                   [paths[i] for i in test])
+                   [paths[i] for i in test], warnings)
+
+
+def _duplicates(feats: Features, labelled: np.ndarray, train: np.ndarray, test: np.ndarray,
+                drop_leaks: bool) -> tuple[np.ndarray, list[str]]:
+    """The held-out rows (without leaked copies if ``drop_leaks``) and the warnings to give."""
+    warnings = []
+    leaked = test[np.isin(feats.keys[test], feats.keys[train])]
+    if len(leaked) and drop_leaks:
+        test = np.setdiff1d(test, leaked)
+        warnings.append(f"held-out images with an exact copy among the training images: "
+                        f"{len(leaked)}, left out (--drop-leaks)")
+    elif len(leaked):
+        warnings.append(f"held-out images with an exact copy among the training images: "
+                        f"{len(leaked)} (a leak: held-out accuracy is optimistic; --drop-leaks "
+                        "leaves them out)")
+    conflicts = [g for g in feats.duplicates() if g.conflict and labelled[g.rows].sum() > 1]
+    if conflicts:
+        warnings.append(f"exact copies under different labels (label conflicts): "
+                        f"{sum(len(g.rows) for g in conflicts)} images in {len(conflicts)} "
+                        f"group(s); `featx info {feats.path}` lists them")
+    return test, warnings
 
 
 def check_finite(X: np.ndarray, paths: Sequence[str], source) -> None:  # noqa: N803

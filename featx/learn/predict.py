@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
+
 from featx.embedding.options import RunOptions
 from featx.embedding.run import run
 from featx.learn import bundle as bundles
 from featx.learn.dataset import check_finite
 from featx.learn.predictions import Predictions, predict_rows, with_failures
-from featx.store.read import load
+from featx.store.read import Features, configs, load
 
 FEATURE_SUFFIXES = (".h5", ".hdf5")
 
@@ -28,34 +30,43 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
     """Predict every image of ``source`` (folder, list, paths) or every row of a feature file.
 
     Images are embedded into ``cache`` (a temporary file when ``None``) with the bundle's
-    configuration; a cache or feature file computed otherwise is refused. Every listed image has
-    a row, those that failed (here, or when the feature file was made) with their reason.
+    configuration, as content only: a cache that is a data set's feature file (the training
+    file, say) gains content but keeps its entries, labels and splits. A feature file given as
+    ``source`` must hold the bundle's configuration. Every listed image has a row, those that
+    failed (here, or when the feature file was made) with their reason.
     """
     model = bundles.load(bundle_path)
     if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(FEATURE_SUFFIXES):
-        feats = load(source)
-        model.check(feats.meta, f"feature file {source}")
-        paths = [str(p) for p in feats.paths]
-        check_finite(feats.X, paths, source)
-        names = feats.label_names
-        labels = [names[i] if i >= 0 else "" for i in feats.y]
-        failed = [f.path for f in feats.errors]
-        return with_failures(predict_rows(model.model, feats.X, paths, labels),
-                             paths + failed, labels + [""] * len(failed), feats.errors)
+        with _trained_features(model, source) as feats:
+            paths = [str(p) for p in feats.paths]
+            check_finite(feats.X, paths, source)
+            names = feats.label_names
+            labels = [names[i] if i >= 0 else "" for i in feats.y]
+            failed = [f.path for f in feats.errors]
+            return with_failures(predict_rows(model.model, feats.X, paths, labels),
+                                 paths + failed, labels + [""] * len(failed), feats.errors)
     if cache is None:
         with tempfile.TemporaryDirectory(prefix="featx-") as tmp:
             return predict(bundle_path, source, os.path.join(tmp, "features.h5"), batch_size,
                            progress)
-    if os.path.exists(cache):
-        model.check(load(cache).meta, f"cache {cache}")
-    config = model.feature_config()
-    result = run(config, source, cache, RunOptions(batch_size=batch_size, progress=progress))
+    options = RunOptions(batch_size=batch_size, progress=progress)
+    result = run(model.feature_config(), source, cache, options, entries=False)
     failed = {f.path for f in result.failures}
     done = [(item, key) for item, key in zip(result.items, result.keys, strict=True)
             if key is not None and item.path not in failed]
-    X = load(cache).by_keys([key for _, key in done])  # noqa: N806
+    with load(cache, result.config) as feats:
+        X = feats.by_keys([k for _, k in done]) if done else np.empty((0, feats.dim))  # noqa: N806
     paths = [item.path for item, _ in done]
     check_finite(X, paths, cache)
     preds = predict_rows(model.model, X, paths, [item.label or "" for item, _ in done])
     return with_failures(preds, [item.path for item in result.items],
                          [item.label or "" for item in result.items], result.failures)
+
+
+def _trained_features(model: bundles.Bundle, path: str | os.PathLike) -> Features:
+    """The features of ``path`` computed as the model's training ones, or a clear error naming
+    how they differ."""
+    held = configs(path)
+    if len(held) == 1:
+        model.check(next(iter(held.values())), f"feature file {path}")
+    return load(path, model.stored_config())

@@ -39,15 +39,19 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
           cv: int = 5, scoring: str = "accuracy", n_jobs: int | None = None,
           test_size: float | None = None, grids: Mapping[str, Mapping] | None = None,
           seed: int = SEED, log: Callable[[str], object] = print,
-          quiet: bool = False) -> list[Result]:
+          quiet: bool = False, config: str | None = None,
+          drop_leaks: bool = False) -> list[Result]:
     """Search, evaluate and report every head of ``heads`` (names, or ``"all"``); write the best
     one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head.
 
-    The held-out rows are those of :func:`featx.learn.dataset.load_dataset`.
+    The held-out rows are those of :func:`featx.learn.dataset.load_dataset` (with its
+    ``config`` and ``drop_leaks``); its warnings about exact duplicates are logged first.
     """
     heads = select_heads(heads)
     check_search_options(cv, scoring, n_jobs)
-    data = load_dataset(features, test_size, seed)
+    data = load_dataset(features, test_size, seed, config, drop_leaks)
+    for warning in data.warnings:
+        log(f"warning: {warning}")
     os.makedirs(out, exist_ok=True)
     if not quiet:
         log(f"{features}: train {len(data.y_train)}, held out {len(data.y_test)} "

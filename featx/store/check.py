@@ -1,106 +1,191 @@
-"""Validate a feature file: schema, attributes, row counts, keys, finite features, labels, errors.
+"""Validate a store: every shard's schema, dtypes and shapes, attributes, content and entries.
 
-:func:`problems` returns one readable line per problem (an empty list: the file is sound). It reads
-``features`` in row blocks, so files larger than memory can be checked, and never imports
-TensorFlow.
+:func:`problems` returns one readable line per problem (an empty list: the store is sound). It
+reads features in row blocks, so stores larger than memory can be checked, never imports
+TensorFlow, and never raises on a damaged file: what it cannot read is a problem it names.
 
->>> problems("features.h5")
+>>> problems("demo.h5")  # doctest: +SKIP
 []
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 
 import h5py
 import numpy as np
 
-from featx.errors import FeatxError
-from featx.store.journal import parts_dir, pending_parts
-from featx.store.read import open_file, read_failures, read_keys
-from featx.store.schema import ERROR_FIELDS, FILE_ATTRS, FORMAT_VERSION, ROW_DATASETS, provenance
+from featx.backbones.config import FeatureConfig, software_versions
+from featx.store import schema, shards
+from featx.store.read import Snapshot, attrs_of
+from featx.store.schema import read_column
 
 BLOCK_ROWS = 4096
+CONFIG_ATTRS = (*FeatureConfig.__dataclass_fields__, *software_versions(), "feature_dim")
 
 
 def problems(path: str | os.PathLike) -> list[str]:
-    """Every problem found in the feature file at ``path``, one line each."""
+    """Every problem found in the store at ``path``, one line each."""
+    path = os.fspath(path)
     try:
-        h5 = open_file(path)
-    except FeatxError as exc:
-        return [str(exc).removeprefix(f"{os.fspath(path)}: ")]
-    with h5:
-        found = _attributes(h5) + _row_counts(h5)
+        snapshot = Snapshot(path)
+    except Exception as exc:  # noqa: BLE001 (a damaged file is a finding, not a crash)
+        return [_message(exc, path)] + _stray(path)
+    with_names = [(shard.h5.filename if shard.h5 else path, shard) for shard in snapshot.shards]
+    found = []
+    try:
+        for name, shard in with_names:
+            found += [f"{_short(name, path)}: {line}" for line in _guarded(_shard, shard)]
         if not found:
-            found += _keys(h5) + _features(h5) + _labels(h5)
-        found += _errors(h5)
-    return found + _pending_parts(path)
+            found += _guarded(_references, snapshot)
+    finally:
+        snapshot.close()
+    return found + _stray(path)
 
 
-def _attributes(h5: h5py.File) -> list[str]:
-    expected = [*provenance(), *FILE_ATTRS]
-    missing = [name for name in expected if name not in h5.attrs]
-    found = [f"attributes missing: {', '.join(missing)}"] if missing else []
-    if h5.attrs.get("format_version") != FORMAT_VERSION:
-        found.append(f"format_version is {h5.attrs.get('format_version')!r}, "
-                     f"expected {FORMAT_VERSION}")
+def _guarded(check: Callable, *args) -> list[str]:
+    try:
+        return check(*args)
+    except Exception as exc:  # noqa: BLE001
+        return [f"cannot be read ({type(exc).__name__}: {exc})"]
+
+
+def _shard(shard) -> list[str]:
+    found = []
+    if shard.h5 is not None and shard._v1 is None:
+        missing = [a for a in schema.SHARD_ATTRS if a not in shard.h5.attrs]
+        if missing:
+            found.append(f"attributes missing: {', '.join(missing)}")
+    for name, group in shard.configs.items():
+        found += [f"configuration {name}: {line}" for line in _config(group)]
+    for name, group in shard.sources.items():
+        found += [f"source {name}: {line}" for line in _source(group)]
     return found
 
 
-def _row_counts(h5: h5py.File) -> list[str]:
-    counts = {name: h5[name].shape[0] for name in ROW_DATASETS}
+def _config(group: Mapping) -> list[str]:
+    attrs = attrs_of(group)
     found = []
-    if len(set(counts.values())) > 1:
-        found.append("row datasets disagree in length: "
-                     + ", ".join(f"{name} {n}" for name, n in counts.items()))
-    dim = h5.attrs.get("feature_dim")
-    features = h5["features"]
+    missing = [a for a in CONFIG_ATTRS if a not in attrs]
+    if missing:
+        found.append(f"attributes missing: {', '.join(missing)}")
+    size = attrs.get("input_size")
+    if size is not None and (not isinstance(size, list) or len(size) != 2
+                             or not all(isinstance(v, int) for v in size)):
+        found.append(f"input_size is {size!r}, expected two integers")
+    found += _table(group["content"], "content") + _table(group["failed"], "failed")
+    if found:
+        return found
+    features = group["content"]["features"]
+    dim = attrs.get("feature_dim")
     if features.ndim != 2 or features.shape[1] != dim:
         found.append(f"features has shape {features.shape}, feature_dim is {dim}")
+    keys = read_column(group["content"], "key")
+    if len(features) != len(keys):
+        found.append(f"content columns disagree in length: key {len(keys)}, features "
+                     f"{len(features)}")
+    duplicates = len(keys) - len(np.unique(keys))
+    if duplicates:
+        found.append(f"{duplicates} duplicate content keys")
+    if (np.char.str_len(keys.astype(bytes)) != 32).any():
+        found.append(f"{int((np.char.str_len(keys.astype(bytes)) != 32).sum())} malformed "
+                     "content keys")
+    bad = sum(int((~np.isfinite(features[lo:lo + BLOCK_ROWS]).all(axis=1)).sum())
+              for lo in range(0, features.shape[0], BLOCK_ROWS))
+    if bad:
+        found.append(f"{bad} feature rows hold NaN or Inf")
     return found
 
 
-def _keys(h5: h5py.File) -> list[str]:
-    keys = read_keys(h5)
-    duplicates = len(keys) - len(set(keys))
-    empty = sum(1 for k in keys if not k)
-    found = [f"{duplicates} duplicate keys"] if duplicates else []
-    return found + ([f"{empty} empty keys"] if empty else [])
+def _source(group: Mapping) -> list[str]:
+    attrs = attrs_of(group)
+    missing = [a for a in schema.SOURCE_ATTRS if a not in attrs]
+    found = [f"attributes missing: {', '.join(missing)}"] if missing else []
+    return found + _table(group["entries"], "entries")
 
 
-def _features(h5: h5py.File) -> list[str]:
-    features = h5["features"]
-    bad = 0
-    for start in range(0, features.shape[0], BLOCK_ROWS):
-        block = features[start:start + BLOCK_ROWS]
-        bad += int((~np.isfinite(block).all(axis=1)).sum())
-    return [f"{bad} feature rows hold NaN or Inf"] if bad else []
-
-
-def _labels(h5: h5py.File) -> list[str]:
-    labels = h5["labels"][:]
-    top = len(h5["label_names"]) - 1
-    bad = int(((labels < -1) | (labels > top)).sum())
-    return [f"{bad} labels outside -1..{top}"] if bad else []
-
-
-def _errors(h5: h5py.File) -> list[str]:
-    group = h5["errors"]
-    missing = [n for n in ERROR_FIELDS if n not in group]
-    if missing:
-        return [f"errors lacks datasets {', '.join(missing)}"]
-    lengths = {n: len(group[n]) for n in ERROR_FIELDS}
-    if len(set(lengths.values())) > 1:
-        return ["errors datasets disagree in length: "
-                + ", ".join(f"{n} {k}" for n, k in lengths.items())]
-    failures = read_failures(h5)
-    bad = sum(1 for f in failures if not f.path or not f.reason)
-    return [f"{bad} errors rows lack a path or a reason"] if bad else []
-
-
-def _pending_parts(path: str | os.PathLike) -> list[str]:
-    parts = pending_parts(path)
-    if not parts:
+def _table(table: Mapping, kind: str) -> list[str]:
+    """Every dataset of ``table`` present, of the dtype and shape :data:`schema.TABLES` says."""
+    if isinstance(table, dict):  # a version-1 file adapted in memory: checked when read
         return []
-    return [f"{len(parts)} pending parts in {parts_dir(path)} (an interrupted run; rerun "
-            "`featx embed` to merge them)"]
+    found, lengths = [], {}
+    for column in schema.TABLES[kind]:
+        for name, expected in schema.datasets(column):
+            if name not in table:
+                found.append(f"{kind}/{name} is missing")
+                continue
+            ds = table[name]
+            if not isinstance(ds, h5py.Dataset):
+                found.append(f"{kind}/{name} is not a dataset")
+                continue
+            wrong = schema.dtype_problem(ds, expected)
+            if wrong:
+                found.append(f"{kind}/{name} {wrong}")
+            elif name == column.name:
+                lengths[name] = ds.shape[0]
+    if len(set(lengths.values())) > 1:
+        found.append(f"{kind} columns disagree in length: "
+                     + ", ".join(f"{n} {k}" for n, k in lengths.items()))
+    for column in schema.TABLES[kind]:
+        if column.kind == "category" and not found:
+            codes, names = table[column.name][:], len(table[f"{column.name}_names"])
+            bad = int(((codes < 0) | (codes >= names)).sum())
+            if bad:
+                found.append(f"{kind}/{column.name}: {bad} codes outside 0..{names - 1}")
+    return found
+
+
+def _references(snapshot: Snapshot) -> list[str]:
+    """Entries of every source point at content (or a known failure) of each configuration the
+    source was last embedded with completely."""
+    found = []
+    configs = snapshot.configs()
+    content = {name: np.concatenate(snapshot.content_keys(name)) for name in configs}
+    for name, (_, group) in snapshot.sources().items():
+        attrs = attrs_of(group)
+        keys = read_column(group["entries"], "key")
+        errors = read_column(group["entries"], "error")
+        for config in attrs.get("complete", []):
+            if config not in configs:
+                found.append(f"source {name}: lists configuration {config}, which the store "
+                             "does not hold")
+                continue
+            failed = np.asarray(list(snapshot.failed(config)), dtype=schema.KEY)
+            wanted = (errors == "") & (keys != b"")
+            lost = wanted & ~np.isin(keys, content[config]) & ~np.isin(keys, failed)
+            if lost.any():
+                found.append(f"source {name}: {int(lost.sum())} entries point at content that "
+                             f"configuration {config} does not hold")
+            io_missing = (keys == b"") & (errors == "")
+            if io_missing.any():
+                found.append(f"source {name}: {int(io_missing.sum())} entries have neither a "
+                             "content key nor an error")
+    return found
+
+
+def _stray(path: str) -> list[str]:
+    """Uncommitted parts and shards left over by an interrupted merge."""
+    found = []
+    parts = shards.pending_parts(path)
+    if parts:
+        found.append(f"{len(parts)} pending parts in {shards.parts_dir(path)} (an interrupted "
+                     "run; rerun `featx embed` to commit them)")
+    try:
+        with h5py.File(path, "r") as h5:
+            base_last = int(h5.attrs.get("seq_last", 0))
+    except (OSError, ValueError):
+        base_last = 0
+    covered = shards.live(base_last, shards.deltas(path))[1]
+    if covered:
+        found.append(f"{len(covered)} orphan shards in {shards.parts_dir(path)} (left by an "
+                     "interrupted merge; the next `featx embed` deletes them)")
+    return found
+
+
+def _message(exc: Exception, path: str) -> str:
+    return str(exc).removeprefix(f"{path}: ") if str(exc) else type(exc).__name__
+
+
+def _short(name: str, path: str) -> str:
+    return os.path.basename(name) if name != path else "base"

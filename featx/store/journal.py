@@ -1,68 +1,125 @@
-"""Crash-safe writing of a feature file: a lock, append-only parts, and an atomic merge.
+"""The one writer of a store: a lock, batch parts, commits that cost what they add, merges.
 
-While ``featx embed`` runs, every finished batch is written as a small *part* file (same schema)
-in ``OUT.parts/``, through a temporary name and an atomic rename, so a killed process loses at most
-the batch in flight. :meth:`Journal.commit` merges the main file and the parts into a copy and
-atomically replaces the main file with it; the main file is therefore always either the old or
-the new complete file, never a half-written one. Parts left by a killed run are merged by the
-next run (rows are unique by content key, so merging twice is harmless).
+While ``featx embed`` runs, every finished batch is written as a part file (the content rows of
+one configuration) in ``OUT.parts/``, under a temporary name, fsynced and renamed, so a killed run
+loses at most the batch in flight. :meth:`Journal.commit` writes the parts' new content and the
+source's new entries as one new shard: the base file ``OUT`` for a new store, else a delta beside
+it, costing what the run adds, never a copy of the store. Then a small store (up to
+:data:`SINGLE_FILE_BYTES`) is compacted back into the one file ``OUT``; a large one merges its
+newest deltas while the older is at most twice the newer, so each row is copied O(log N) times
+over its life and a merge needs free disk for the deltas it merges only (:mod:`featx.store.shards`
+says why every step is crash safe).
 
-One writer at a time: ``OUT.lock`` is held with :mod:`filelock` (a second writer is refused, or
-waits ``lock_timeout`` seconds), and ``OUT.owner`` names the holder.
+One writer at a time: the lock ``OUT.lock`` (of the real file when ``OUT`` is a symbolic link,
+which is kept) is held with :mod:`filelock`; a second writer is refused, or waits
+``lock_timeout`` seconds, and ``OUT.owner`` names the holder.
+
+>>> from featx.backbones.config import resolve
+>>> from featx.store.write import Batch
+>>> config = resolve("mobilenetv2", weights=None, input_size=32)
+>>> with Journal("new.h5") as journal:
+...     journal.content(config).has(["0" * 32])
+...     batch = Batch(["0" * 32], np.ones((1, 4)), Table.empty("failed"))
+...     journal.write_part(config.attrs(), batch)
+...     journal.commit()
+array([False])
+True
+>>> from featx.store.read import load
+>>> load("new.h5").by_keys(["0" * 32])
+array([[1., 1., 1., 1.]], dtype=float32)
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import secrets
-import shutil
 import socket
 from collections.abc import Sequence
-from dataclasses import astuple
+from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
-import h5py
+import numpy as np
 
 from featx._faults import reach
-from featx.backbones.config import FeatureConfig, now
+from featx.backbones.config import now
 from featx.errors import FeatxError
-from featx.store.read import Index, open_file, read_failures, read_index, read_keys, read_rows
-from featx.store.schema import Failure, Rows, concat, path_text
-from featx.store.write import append, create, relabel, set_errors, write_file
+from featx.store import shards
+from featx.store.read import Shard, Snapshot, attrs_of, find_configs, open_file
+from featx.store.schema import KEY, config_name, read_column, source_name
+from featx.store.tables import KeyIndex, Table
+from featx.store.write import (
+    Batch,
+    ConfigRows,
+    ShardData,
+    SourceRows,
+    merge,
+    shard_rows,
+    write_shard,
+)
 
-MERGE_BYTES = 8 << 20  # parts are merged in groups of about this many feature bytes
+SINGLE_FILE_BYTES = 64 << 20  # stores up to this size are compacted into one file at each commit
+MAX_DELTAS = 16  # beyond this many deltas, the newest are merged whatever their sizes
+
+
+@dataclass
+class Update:
+    """A source's new listing: the source (its real path, or a label), its entries, the name of
+    the configuration it was embedded with, and whether every entry was (``complete``: False
+    after an interrupted run)."""
+
+    source: str
+    entries: Table
+    config: str
+    complete: bool = True
+
+
+class ContentIndex:
+    """What the store holds for one configuration (committed or in parts): the group ``name``
+    (``None``: not there yet), its content keys, and the reasons of content that failed."""
+
+    def __init__(self, name: str | None, keys: np.ndarray, failed: dict[str, str]):
+        self.name = name
+        self._index = KeyIndex(keys)
+        self.failed = failed
+
+    @classmethod
+    def empty(cls) -> ContentIndex:
+        return cls(None, np.empty(0, KEY), {})
+
+    def has(self, keys: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Whether each key's content is held."""
+        return self._index.find(np.asarray(keys, dtype=KEY)) >= 0
 
 
 class Journal:
-    """The exclusive writer of one feature file (use as a context manager)."""
+    """The exclusive writer of one store (use as a context manager)."""
 
-    def __init__(self, out: str | os.PathLike, config: FeatureConfig, lock_timeout: float = 0):
-        self.out = Path(out)
-        self.config = config
-        self.parts_dir = parts_dir(out)
+    def __init__(self, out: str | os.PathLike, lock_timeout: float = 0):
+        self.given = Path(out)
+        self.out = Path(os.path.realpath(out))
+        self.parts_dir = shards.parts_dir(self.out)
         self._lock = filelock.FileLock(f"{self.out}.lock", timeout=lock_timeout)
         self._owner = Path(f"{self.out}.owner")
         self._seq = 0
         self._run = f"{os.getpid()}-{secrets.token_hex(4)}"  # never reuses a left-over part name
-        self.index = Index()
+        self.snapshot: Snapshot | None = None
 
     def __enter__(self) -> Journal:
-        if not self.out.parent.is_dir():
-            raise FeatxError(f"cannot write {self.out}: folder {self.out.parent} does not exist")
+        self._refuse_bad_paths()
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            raise FeatxError(f"{self.out} is being written by another featx process "
+            raise FeatxError(f"{self.given} is being written by another featx process "
                              f"({self._holder()}); wait for it or choose another output") from None
         except OSError as exc:
-            raise FeatxError(f"cannot write {self.out}: {_reason(exc)}") from None
+            raise FeatxError(f"cannot write {self.given}: {_reason(exc)}") from None
         try:
             self._owner.write_text(json.dumps(
                 {"pid": os.getpid(), "host": socket.gethostname(), "since": now()}))
-            self.index = self._read_index()
+            self._tidy()
+            self.snapshot = Snapshot(self.out) if self._exists() else None
             reach("lock")
         except BaseException:
             self._release()
@@ -70,85 +127,208 @@ class Journal:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        if self.snapshot is not None:
+            self.snapshot.close()
         self._release()
 
-    def write_part(self, attrs: dict, rows: Rows) -> None:
-        """Write one batch of rows durably as a new part file (FeatxError if the disk refuses)."""
+    # ------------------------------------------------------------------ what the store holds
+
+    def content(self, config) -> ContentIndex | None:
+        """What the store holds for ``config`` (a FeatureConfig); ``None`` when several stored
+        configurations match (a model file's default layer: build it to resolve, then ask again)."""
+        tables = self._content_tables()
+        hits = find_configs({name: attrs for name, (attrs, _, _) in tables.items()}, config)
+        if len(hits) > 1:
+            return None
+        if not hits:
+            return ContentIndex.empty()
+        _, keys, failed = tables[hits[0]]
+        reasons = {k: r for t in failed for k, r in zip(t["key"].astype(str), t["reason"],
+                                                        strict=True)}
+        return ContentIndex(hits[0], np.concatenate(keys), reasons)
+
+    def entries(self, source: str, columns: Sequence[str] | None = None) -> Table | None:
+        """The stored entries of ``source`` (``columns`` only, if given), or ``None``."""
+        return self.snapshot.entries(source_name(source), columns) if self.snapshot else None
+
+    def _content_tables(self) -> dict[str, tuple[dict, list[np.ndarray], list[Table]]]:
+        """Per configuration, committed or in parts: attributes, key arrays, failed tables."""
+        found: dict[str, tuple[dict, list[np.ndarray], list[Table]]] = {}
+
+        def add(shard: Shard) -> None:
+            for name, group in shard.configs.items():
+                _, keys, failed = found.setdefault(name, (attrs_of(group), [], []))
+                keys.append(read_column(group["content"], "key"))
+                failed.append(Table("failed", {c: read_column(group["failed"], c)
+                                               for c in ("key", "reason")}))
+
+        for shard in self.snapshot.shards if self.snapshot else []:
+            add(shard)
+        for part in shards.pending_parts(self.out):
+            with open_file(part) as h5:
+                add(Shard(h5))
+        return found
+
+    # ------------------------------------------------------------------ writing
+
+    def write_part(self, attrs: dict, batch: Batch) -> None:
+        """Write one batch durably as a new part file (FeatxError if the disk refuses)."""
         self._seq += 1
         final = self.parts_dir / f"part-{self._run}-{self._seq:06d}.h5"
         reach("part")
         try:
-            write_part_file(final, attrs, rows)
+            write_part_file(final, attrs, batch)
         except OSError as exc:
             raise FeatxError(f"cannot write {final}: {_reason(exc)}; {self._kept()}") from None
-        self.index.add(rows)
 
-    def commit(self, seen: Rows, failures: Sequence[Failure], listed: set[str]) -> bool:
-        """Merge parts, path/label updates (``seen``) and this run's failures into the main file.
-
-        Returns False when there was nothing to change (the file is left untouched).
-        """
-        parts = pending_parts(self.out)
-        if not parts and not self.out.exists():
-            return False
-        if not parts and not seen.keys and not self._errors_change(failures, listed):
-            return False
-        tmp = Path(f"{self.out}.tmp-{os.getpid()}")
-
-        def merge(h5: h5py.File) -> None:
-            keys = set(read_keys(h5)) if "keys" in h5 else set()
-            pending: list[Rows] = []
-            for i, part in enumerate(parts):
-                with h5py.File(part, "r") as src:
-                    if "features" not in h5:
-                        create(h5, dict(src.attrs), src["features"].shape[1])
-                    pending.append(read_rows(src))
-                reach("commit-merged")
-                if i == len(parts) - 1 or sum(r.features.nbytes for r in pending) > MERGE_BYTES:
-                    append(h5, concat(pending), keys)
-                    pending = []
-            relabel(h5, seen)
-            set_errors(h5, failures, listed)
-            h5.attrs["updated"] = now()
-
-        try:
-            if self.out.exists():
-                shutil.copyfile(self.out, tmp)
-                reach("commit-copied")
-            _write_atomic(self.out, merge, tmp=tmp, point="commit")
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise FeatxError(f"cannot update {self.out}: {_reason(exc)}; {self._kept()}") from None
+    def commit(self, update: Update | None = None) -> bool:
+        """Commit the parts and ``update`` as one new shard, then merge shards as the policy
+        says. Returns False when nothing changed (nothing is written)."""
+        parts = shards.pending_parts(self.out)
+        pending = []
         for part in parts:
-            part.unlink()
-            reach("commit-unlinked")
+            with open_file(part) as h5:
+                pending.append(_in_memory(shard_rows(Shard(h5))))
+            reach("commit-merged")
+        new = merge(pending, self._known()) if pending else ShardData(0, 0)
+        new.configs = {n: c for n, c in new.configs.items() if len(c.keys) or len(c.failed)}
+        if update is not None:
+            new.sources.update(self._source_rows(update, set(new.configs)))
+        reach("commit-copied")
+        if not new.configs and not new.sources:
+            self._drop(parts, "commit-unlinked")
+            return False
+        new.first = new.last = self._last_seq() + 1
+        target = shards.delta_path(self.out, new.first, new.last) if self._exists() else self.out
+        try:
+            self.parts_dir.mkdir(exist_ok=True)
+            shards.write_atomic(target, lambda h5: write_shard(h5, new), point="commit")
+        except OSError as exc:
+            raise FeatxError(f"cannot update {self.given}: {_reason(exc)}; "
+                             f"{self._kept()}") from None
+        self._drop(parts, "commit-unlinked")
+        self._merge_shards()
         return True
 
-    def _kept(self) -> str:
-        return (f"the rows written so far are kept in {self.out} and {self.parts_dir}; "
-                "free space (or fix the cause) and rerun to go on")
+    def _source_rows(self, update: Update, new_configs: set[str]) -> dict[str, SourceRows]:
+        """The source groups to write for ``update``: its own, unless the store has it already,
+        and any other source that listed one of its paths. A path belongs to the source that
+        listed it last (embedding ``photos/train`` then ``photos`` lists each image once), and
+        a listing without labels or splits (a plain list of paths) keeps those stored for its
+        paths, so it never erases them."""
+        name = source_name(update.source)
+        found = self.snapshot.sources() if self.snapshot else {}
+        stored = self.snapshot.entries(name) if name in found else None
+        entries = _inherit(update.entries, stored)
+        same = stored is not None and _same(stored, entries)
+        out = {}
+        if not same:
+            for other, (_, group) in found.items():
+                rows = self.snapshot.entries(other) if other != name else None
+                claimed = np.isin(rows["path"], entries["path"]) if rows is not None else None
+                if claimed is not None and claimed.any():
+                    entries = _inherit(entries, rows.take(np.flatnonzero(claimed)))
+                    out[other] = SourceRows(attrs_of(group), rows.take(np.flatnonzero(~claimed)))
+        attrs = attrs_of(found[name][1]) if name in found else {
+            "source": update.source, "configs": [], "complete": [],
+            "order": 1 + max((attrs_of(g)["order"] for _, g in found.values()), default=-1)}
+        held = update.config in new_configs or (
+            self.snapshot is not None and update.config in self.snapshot.configs())
+        complete = [c for c in attrs["complete"] if same and c != update.config]
+        if held and update.complete:
+            complete.append(update.config)
+        configs = list(dict.fromkeys([*attrs["configs"], *([update.config] if held else [])]))
+        if not same or complete != attrs["complete"] or configs != attrs["configs"]:
+            out[name] = SourceRows({**attrs, "configs": configs, "complete": complete}, entries)
+        return out
 
-    def _errors_change(self, failures: Sequence[Failure], listed: set[str]) -> bool:
+    def _known(self) -> dict[str, KeyIndex]:
+        """The committed content keys of each configuration (new rows must not repeat them)."""
+        if self.snapshot is None:
+            return {}
+        return {name: KeyIndex(np.concatenate(self.snapshot.content_keys(name)))
+                for name in self.snapshot.configs()}
+
+    def _merge_shards(self) -> None:
+        """Compact a small store into one file; merge a large store's newest deltas while the
+        older of the two is at most twice the newer (a binary counter), or when there are many."""
+        base_last, is_v1 = self._base_state()
+        found = shards.live(base_last, shards.deltas(self.out))[0]
+        size = (self.out.stat().st_size if self.out.exists() else 0) + sum(d.size for d in found)
+        if is_v1 or size <= SINGLE_FILE_BYTES:
+            if found:
+                self._rewrite_base(found)
+            return
+        while len(found) >= 2 and (found[-2].size <= 2 * found[-1].size
+                                   or len(found) > MAX_DELTAS):
+            found = found[:-2] + [self._merge_deltas(found[-2:])]
+
+    def _rewrite_base(self, found: list[shards.ShardFile]) -> None:
+        """Fold the base and the deltas ``found`` into a new base file, laid out for reading."""
+        snapshot = Snapshot(self.out)
+        try:
+            data = merge([shard_rows(s) for s in snapshot.shards], order_by_entries=True)
+            data.first = 1
+            shards.write_atomic(self.out, lambda h5: write_shard(h5, data), point="compact")
+        finally:
+            snapshot.close()
+        self._drop([d.path for d in found], "compact-unlinked")
+
+    def _merge_deltas(self, pair: list[shards.ShardFile]) -> shards.ShardFile:
+        opened = [open_file(d.path) for d in pair]
+        try:
+            data = merge([shard_rows(Shard(h5)) for h5 in opened])
+            target = shards.delta_path(self.out, data.first, data.last)
+            shards.write_atomic(target, lambda h5: write_shard(h5, data), point="compact")
+        finally:
+            for h5 in opened:
+                h5.close()
+        self._drop([d.path for d in pair], "compact-unlinked")
+        return shards.ShardFile(target, data.first, data.last)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def _refuse_bad_paths(self) -> None:
+        if not self.out.parent.is_dir():
+            raise FeatxError(f"cannot write {self.given}: folder {self.out.parent} does not exist")
+        if self.out.is_dir():
+            raise FeatxError(f"cannot write {self.given}: it is a folder, not a feature file")
+        if self.parts_dir.exists() and not self.parts_dir.is_dir():
+            raise FeatxError(f"cannot write {self.given}: {self.parts_dir} is in the way (a file "
+                             "where featx keeps the store's parts); move it away")
+
+    def _exists(self) -> bool:
+        return self.out.exists() or bool(shards.deltas(self.out))
+
+    def _base_state(self) -> tuple[int, bool]:
+        """The last commit the base holds, and whether it is a version-1 file."""
+        if not self.out.exists():
+            return 0, False
         with open_file(self.out) as h5:
-            listed_text = {path_text(p) for p in listed}
-            stored = [f for f in read_failures(h5) if f.path in listed_text]
-        return {astuple(f) for f in stored} != {
-            (path_text(f.path), f.reason, f.key) for f in failures}
+            if h5.attrs.get("format_version") == 1:
+                return 0, True
+            return int(h5.attrs["seq_last"]), False
 
-    def _read_index(self) -> Index:
-        index = Index()
-        for path in ([self.out] if self.out.exists() else []) + pending_parts(self.out):
-            with open_file(path) as h5:
-                lines = self.config.mismatches(dict(h5.attrs))
-                if lines:
-                    raise FeatxError(f"{path} was made with another configuration: "
-                                     + "; ".join(lines) + ". Write to another file.")
-                read_index(h5, index)
-        leftovers = glob.glob(f"{glob.escape(str(self.out))}.tmp-*")
-        leftovers += glob.glob(os.path.join(glob.escape(str(self.parts_dir)), ".part-*.tmp-*"))
-        for stale in leftovers:
-            os.unlink(stale)
-        return index
+    def _last_seq(self) -> int:
+        return max([self._base_state()[0]] + [d.last for d in shards.deltas(self.out)])
+
+    def _drop(self, paths: Sequence[Path], point: str) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+            reach(point)
+
+    def _tidy(self) -> None:
+        """Delete what interrupted writers left: temporary files, and shards a merge covered."""
+        for stale in shards.leftovers(self.out):
+            stale.unlink(missing_ok=True)
+        if self._exists():
+            covered = shards.live(self._base_state()[0], shards.deltas(self.out))[1]
+            for delta in covered:
+                delta.path.unlink(missing_ok=True)
+
+    def _kept(self) -> str:
+        return (f"the rows written so far are kept in {self.given} and {self.parts_dir}; "
+                "free space (or fix the cause) and rerun to go on")
 
     def _holder(self) -> str:
         try:
@@ -160,53 +340,53 @@ class Journal:
     def _release(self) -> None:
         if self._lock.is_locked:
             self._owner.unlink(missing_ok=True)
+            try:
+                self.parts_dir.rmdir()  # only when empty: no litter after a clean run
+            except OSError:
+                pass
             self._lock.release()
 
 
-def parts_dir(out: str | os.PathLike) -> Path:
-    """The folder of the part files of the feature file ``out``: ``OUT.parts``."""
-    return Path(f"{os.fspath(out)}.parts")
-
-
-def pending_parts(out: str | os.PathLike) -> list[Path]:
-    """The part files in ``OUT.parts`` not merged into ``out`` yet, in order."""
-    folder = parts_dir(out)
-    return sorted(folder.glob("part-*.h5")) if folder.is_dir() else []
-
-
-def write_part_file(path: Path, attrs: dict, rows: Rows) -> None:
-    """Write ``rows`` durably as the part file ``path`` (no lock: part names never collide).
-
-    Any process may add parts (a Dask worker, say); rewriting a part with the same rows is harmless.
-    """
+def write_part_file(path: Path, attrs: dict, batch: Batch) -> None:
+    """Write ``batch`` (content of the configuration ``attrs``) durably as the part file
+    ``path``. Needs no lock: part names never collide, and any process may add parts (a Dask
+    worker, say); rewriting a part with the same rows is harmless."""
     path.parent.mkdir(exist_ok=True)
-    _write_atomic(path, lambda h5: write_file(h5, attrs, rows), point="part")
+    data = ShardData(0, 0, {config_name(attrs): ConfigRows.of(attrs, batch)})
+    shards.write_atomic(path, lambda h5: write_shard(h5, data), point="part")
+
+
+def _in_memory(data: ShardData) -> ShardData:
+    """``data`` with its features read into memory (a part is small; its file is closed next)."""
+    for config in data.configs.values():
+        blocks = list(config.features.iter_blocks())
+        matrix = np.concatenate(blocks) if blocks else np.empty((0, config.features.dim),
+                                                                 np.float32)
+        config.features = type(config.features).of(matrix)
+    return data
+
+
+def _inherit(entries: Table, known: Table | None) -> Table:
+    """``entries`` with the labels and splits they lack taken from ``known`` entries of the same
+    paths."""
+    if known is None or not len(known):
+        return entries
+    where = {path: i for i, path in enumerate(known["path"])}
+    columns = {**entries.columns}
+    for name in ("label", "split"):
+        values = columns[name].copy()
+        for i in np.flatnonzero(values == ""):
+            j = where.get(entries["path"][i])
+            if j is not None:
+                values[i] = known[name][j]
+        columns[name] = values
+    return Table(entries.kind, columns)
+
+
+def _same(a: Table | None, b: Table) -> bool:
+    return a is not None and len(a) == len(b) and all(
+        np.array_equal(a[name], b[name]) for name in b.columns)
 
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
-
-
-def _write_atomic(final: Path, fill, tmp: Path | None = None, point: str = "") -> None:
-    """Fill an HDF5 file at a temporary name (or the given ``tmp``), fsync, rename into place.
-
-    ``point`` names the crash-test hooks reached after each step (:mod:`featx._faults`).
-    """
-    tmp = tmp or final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "a") as h5:
-            fill(h5)
-        reach(f"{point}-filled")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        reach(f"{point}-synced")
-        os.replace(tmp, final)
-        reach(f"{point}-replaced")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

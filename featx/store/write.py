@@ -1,154 +1,181 @@
-"""Writing feature files: lay one out, write one in one go, append rows, point rows elsewhere.
+"""Writing shards: the tables of some configurations and sources, as one HDF5 file.
 
-Every function walks the schema table (:data:`featx.store.schema.COLUMNS`), so a part file written
-in one go and a main file grown by appending always have the same datasets and dtypes.
-
->>> import h5py, numpy as np
->>> from featx.store.schema import Rows
->>> rows = Rows.empty(dim=2)
->>> rows.add({"paths": "/a.jpg", "labels": "ants", "split": "", "keys": "k1", "sizes": 9,
-...           "mtimes": 1})
->>> rows.features = np.ones((1, 2), np.float32)
->>> with h5py.File("rows.h5", "w") as h5:
-...     create(h5, {"backbone": "example"}, dim=2)
-...     append(h5, rows)
-...     append(h5, rows)  # content already in the file: nothing is added
-...     print(len(h5["keys"]), list(h5["label_names"].asstr()))
-1 ['ants']
+Every file of a store (base, delta or part) is written whole by :func:`write_shard` and never
+changed after; :func:`merge` combines shards (content unique by key, the newest entries of each
+source, the newest reason for each failed key) for commits and compactions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
-from featx.store.read import read_failures, read_keys
-from featx.store.schema import (
-    COLUMNS,
-    ERROR_FIELDS,
-    ERRORS,
-    FORMAT,
-    FORMAT_VERSION,
-    LABEL_NAMES,
-    LISTS,
-    STR,
-    Failure,
-    Rows,
-    dtype,
-    path_text,
-    stored,
-)
+from featx import __version__
+from featx.backbones.config import now
+from featx.store import schema
+from featx.store.read import Shard, attrs_of
+from featx.store.schema import read_column
+from featx.store.tables import KeyIndex, Table, unique_first
 
-CHUNK_BYTES = 1 << 20  # features are chunked in blocks of rows of about this many bytes
-CHUNK_ROWS = 4096
-ERROR_CHUNK_ROWS = 1024
+BLOCK_BYTES = 8 << 20  # features are copied between shards in blocks of about this size
 
 
-def create(h5: h5py.File, attrs: dict, dim: int) -> None:
-    """Lay out an empty, growable feature file with configuration ``attrs`` and feature size
-    ``dim``."""
-    _set_attrs(h5, attrs, dim)
-    for column in COLUMNS:
-        width = (dim,) if column.name == "features" else ()
-        chunk = max(1, CHUNK_BYTES // (4 * dim)) if width else CHUNK_ROWS
-        h5.create_dataset(column.name, (0, *width), dtype(column.name), maxshape=(None, *width),
-                          chunks=(chunk, *width))
-    h5.create_dataset(LABEL_NAMES, (0,), STR, maxshape=(None,), chunks=(CHUNK_ROWS,))
-    errors = h5.create_group(ERRORS)
-    for name in ERROR_FIELDS:
-        errors.create_dataset(name, (0,), STR, maxshape=(None,), chunks=(ERROR_CHUNK_ROWS,))
+@dataclass
+class Matrix:
+    """Feature rows to write: in memory, or gathered from stored shards block by block."""
+
+    dim: int
+    blocks: list[tuple[object, np.ndarray]] = field(default_factory=list)  # (array-like, rows)
+
+    def __len__(self) -> int:
+        return sum(len(rows) for _, rows in self.blocks)
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> Matrix:
+        return cls(matrix.shape[1], [(matrix, np.arange(len(matrix)))])
+
+    def take(self, indices: np.ndarray) -> Matrix:
+        """The rows at ``indices`` (positions in this sequence), in that order."""
+        starts = np.cumsum([0] + [len(rows) for _, rows in self.blocks])
+        which = np.searchsorted(starts, indices, side="right") - 1
+        cuts = np.flatnonzero(np.diff(which)) + 1
+        out = Matrix(self.dim)
+        for run in np.split(np.arange(len(indices)), cuts) if len(indices) else []:
+            source, rows = self.blocks[which[run[0]]]
+            out.blocks.append((source, rows[indices[run] - starts[which[run[0]]]]))
+        return out
+
+    def iter_blocks(self) -> Iterable[np.ndarray]:
+        for source, rows in self.blocks:
+            step = max(1, BLOCK_BYTES // max(1, 4 * self.dim))
+            for lo in range(0, len(rows), step):
+                chunk = rows[lo:lo + step]
+                if not len(chunk):
+                    continue
+                a, b = int(chunk.min()), int(chunk.max()) + 1
+                if isinstance(source, np.ndarray):
+                    yield source[chunk]
+                elif b - a <= 4 * len(chunk):
+                    yield np.asarray(source[a:b])[chunk - a]
+                else:
+                    unique, inverse = np.unique(chunk, return_inverse=True)
+                    yield np.asarray(source[unique])[inverse]
 
 
-def write_file(h5: h5py.File, attrs: dict, rows: Rows) -> None:
-    """Write ``rows`` as a complete feature file of fixed size in one go (a journal part)."""
-    names = sorted({label for label in rows.labels if label is not None})
-    _set_attrs(h5, attrs, rows.features.shape[1])
-    for name, values in _encoded(rows, _label_ids(names, rows.labels)).items():
-        h5.create_dataset(name, data=values, dtype=dtype(name))
-    h5.create_dataset(LABEL_NAMES, data=np.array(names, dtype=object), dtype=STR)
-    errors = h5.create_group(ERRORS)
-    for name in ERROR_FIELDS:
-        errors.create_dataset(name, (0,), STR)
+@dataclass
+class Batch:
+    """What a batch adds for one configuration: content rows, and content that failed."""
+
+    keys: list[str] | np.ndarray
+    features: np.ndarray
+    failed: Table
 
 
-def append(h5: h5py.File, rows: Rows, seen: set[str] | None = None) -> None:
-    """Append ``rows`` whose keys are not in the file yet, merging label names.
+@dataclass
+class ConfigRows:
+    """What a shard holds for one configuration."""
 
-    ``seen``: the file's keys, if the caller keeps them (they are then updated, not read).
-    """
-    seen = set(read_keys(h5)) if seen is None else seen
-    fresh = []
-    for i, key in enumerate(rows.keys):
-        if key not in seen:
-            seen.add(key)
-            fresh.append(i)
-    if not fresh:
-        return
-    new = rows.take(fresh)
-    start, stop = len(h5["keys"]), len(h5["keys"]) + len(fresh)
-    for name, values in _encoded(new, _merge_label_names(h5, new.labels)).items():
-        h5[name].resize(stop, axis=0)
-        h5[name][start:stop] = values
+    attrs: dict
+    keys: np.ndarray
+    features: Matrix
+    failed: Table
+
+    @classmethod
+    def of(cls, attrs: dict, batch: Batch) -> ConfigRows:
+        return cls(attrs, np.asarray(batch.keys, dtype=schema.KEY),
+                   Matrix.of(np.asarray(batch.features, np.float32)), batch.failed)
 
 
-def relabel(h5: h5py.File, rows: Rows) -> None:
-    """Point existing rows (found by key) at the paths, labels, splits and stat values given in
-    ``rows`` (every column but ``features`` and ``keys``)."""
-    index = {k: i for i, k in enumerate(read_keys(h5))}
-    hits = sorted((index[k], i) for i, k in enumerate(rows.keys) if k in index)
-    if not hits:
-        return
-    at, picked = [row for row, _ in hits], [i for _, i in hits]
-    label_ids = _merge_label_names(h5, [rows.labels[i] for i in picked])
-    for name in LISTS:
-        if name == "keys":
-            continue
-        values = stored(rows, name)
-        column = h5[name][:]
-        column[at] = label_ids if name == "labels" else [values[i] for i in picked]
-        h5[name][:] = column
+@dataclass
+class SourceRows:
+    """What a shard holds for one source: its attributes and entries."""
+
+    attrs: dict
+    entries: Table
 
 
-def set_errors(h5: h5py.File, failures: Sequence[Failure], replaced_paths: set[str]) -> None:
-    """Replace the errors of ``replaced_paths`` (the paths of this run) by ``failures``."""
-    replaced = {path_text(p) for p in replaced_paths}
-    kept = [f for f in read_failures(h5) if f.path not in replaced]
-    kept += [Failure(path_text(f.path), f.reason, f.key) for f in failures]
-    for name in ERROR_FIELDS:
-        ds = h5[ERRORS][name]
-        ds.resize(len(kept), axis=0)
-        if kept:
-            ds[:] = [getattr(f, name) for f in kept]
+@dataclass
+class ShardData:
+    first: int
+    last: int
+    configs: dict[str, ConfigRows] = field(default_factory=dict)
+    sources: dict[str, SourceRows] = field(default_factory=dict)
 
 
-def _set_attrs(h5: h5py.File, attrs: dict, dim: int) -> None:
-    h5.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, **attrs,
-                     "feature_dim": dim})
+def write_shard(h5: h5py.File, data: ShardData) -> None:
+    """Lay out ``data`` in the empty, open file ``h5``."""
+    h5.attrs.update({"format": schema.FORMAT, "format_version": schema.FORMAT_VERSION,
+                     "seq_first": data.first, "seq_last": data.last, "featx_version": __version__,
+                     "written": now()})
+    for name, rows in data.configs.items():
+        group = h5.create_group(f"configs/{name}")
+        group.attrs.update({**rows.attrs, "feature_dim": rows.features.dim})
+        schema.write_table(group, "content", {"key": rows.keys, "features": rows.features})
+        schema.write_table(group, "failed", rows.failed.columns)
+    for name, rows in data.sources.items():
+        group = h5.create_group(f"sources/{name}")
+        group.attrs.update(rows.attrs)
+        schema.write_table(group, "entries", rows.entries.columns)
 
 
-def _encoded(rows: Rows, label_ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Every column of ``rows`` as the array the file stores (``labels``: ``label_ids``)."""
-    out = {"features": rows.features.astype(np.float32, copy=False)}
-    for name in LISTS:
-        kind = object if dtype(name) is STR else dtype(name)
-        out[name] = label_ids if name == "labels" else np.array(stored(rows, name), dtype=kind)
+def shard_rows(shard: Shard) -> ShardData:
+    """The tables of an open shard, features left on disk (copied block by block later)."""
+    data = ShardData(getattr(shard, "first", 0), getattr(shard, "last", 0))
+    for name, group in shard.configs.items():
+        content, failed = group["content"], group["failed"]
+        keys = read_column(content, "key")
+        data.configs[name] = ConfigRows(
+            {k: v for k, v in attrs_of(group).items() if k != "feature_dim"}, keys,
+            Matrix(content["features"].shape[1], [(content["features"], np.arange(len(keys)))]),
+            Table("failed", {c: read_column(failed, c) for c in ("key", "reason")}))
+    for name, group in shard.sources.items():
+        table = group["entries"]
+        data.sources[name] = SourceRows(attrs_of(group), Table(
+            "entries", {c.name: read_column(table, c.name) for c in schema.TABLES["entries"]}))
+    return data
+
+
+def merge(shards: Sequence[ShardData], known: dict[str, KeyIndex] | None = None,
+          order_by_entries: bool = False) -> ShardData:
+    """One shard holding ``shards`` (oldest first): content unique by key (first kept), failed
+    keys with their newest reason, each source's newest entries. Content whose key ``known``
+    (per configuration) already holds is left out. ``order_by_entries`` lays content out in the
+    order the entries list it, so readers match them without an index."""
+    out = ShardData(min(s.first for s in shards), max(s.last for s in shards))
+    for shard in shards:
+        out.sources.update(shard.sources)
+    for name in dict.fromkeys(n for s in shards for n in s.configs):
+        parts = [s.configs[name] for s in shards if name in s.configs]
+        keys = np.concatenate([p.keys for p in parts])
+        features = Matrix(max(p.features.dim for p in parts),
+                          [b for p in parts for b in p.features.blocks if len(b[1])])
+        keep = unique_first(keys)
+        if known and name in known:
+            keep = keep[known[name].find(keys[keep]) < 0]
+        if order_by_entries:
+            keep = _entries_first(keys, keep, out.sources, name)
+        failed = Table.concat([p.failed for p in parts])
+        newest = len(failed) - 1 - unique_first(failed["key"][::-1])
+        out.configs[name] = ConfigRows(parts[0].attrs, keys[keep], features.take(keep),
+                                       failed.take(np.sort(newest)))
     return out
 
 
-def _label_ids(names: Sequence[str], labels: Sequence[str | None]) -> np.ndarray:
-    position = {n: i for i, n in enumerate(names)}
-    return np.array([position[x] if x is not None else -1 for x in labels], dtype=np.int32)
-
-
-def _merge_label_names(h5: h5py.File, labels: Sequence[str | None]) -> np.ndarray:
-    """Map class names to indices, extending (and re-sorting) ``label_names`` as needed."""
-    old = list(h5[LABEL_NAMES].asstr()[:]) if len(h5[LABEL_NAMES]) else []
-    names = sorted(set(old) | {label for label in labels if label is not None})
-    if names != old:
-        remap = np.array([names.index(n) for n in old] + [-1], dtype=np.int32)
-        h5["labels"][:] = remap[h5["labels"][:]]
-        h5[LABEL_NAMES].resize(len(names), axis=0)
-        h5[LABEL_NAMES][:] = names
-    return _label_ids(names, labels)
+def _entries_first(keys: np.ndarray, keep: np.ndarray, sources: dict[str, SourceRows],
+                   config: str) -> np.ndarray:
+    """``keep`` reordered: the keys of the entries listed with ``config`` first, in their order."""
+    listed = [s.entries["key"] for _, s in sorted(sources.items(),
+                                                  key=lambda item: item[1].attrs["order"])
+              if config in s.attrs.get("configs", [])]
+    if not listed:
+        return keep
+    wanted = np.concatenate(listed)
+    wanted = wanted[unique_first(wanted)]
+    index = KeyIndex(keys[keep])
+    rows = index.find(wanted)
+    first = rows[rows >= 0]
+    rest = np.setdiff1d(np.arange(len(keep)), first, assume_unique=True)
+    return keep[np.concatenate([first, rest])]

@@ -59,7 +59,8 @@ def test_nan_features_are_not_cached_and_the_user_is_told_why(class_tree, tmp_pa
     assert "embedded 0, reused 0, duplicates 0, failed 12" in printed
     assert printed.count("backbone returned NaN/Inf features (broken weights?); not cached") \
         == 12
-    assert not out.exists()
+    feats = featx.load(out)  # no features cached, every failure recorded
+    assert len(feats) == 0 and len(feats.errors) == 12
 
 
 @pytest.mark.parametrize("content, message", [

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 import featx
-from featx import _hashing
 from featx.cli.main import main
 from featx.embedding import run as embedding_run
+from featx.images import files
 from featx.images.decode import decode_image
 from featx.store.schema import path_text
 
@@ -140,7 +140,8 @@ def run(tmp_path_factory, tiny_model_file):
 
         mp.setattr(embedding_run, "list_images", list_then_delete)
         if os.geteuid() == 0:  # root reads any file: refuse this one as the kernel would
-            mp.setattr(_hashing, "open", lambda path, *a: _refuse(path, unreadable), raising=False)
+            real = files._open_regular
+            mp.setattr(files, "_open_regular", lambda path: _refuse(path, unreadable, real))
         mp.setattr("sys.stdout", stdout)
         status = main(["embed", str(corpus), str(out), "--backbone", str(tiny_model_file),
                        "--layer", "pool", "--quiet"])
@@ -149,10 +150,10 @@ def run(tmp_path_factory, tiny_model_file):
     return status, printed, featx.load(out), corpus
 
 
-def _refuse(path, unreadable: Path):
+def _refuse(path, unreadable: Path, real):
     if Path(path) == unreadable:
         raise PermissionError(13, "Permission denied", str(path))
-    return open(path, "rb")
+    return real(path)
 
 
 @pytest.mark.parametrize("name, expected", [(n, e) for n, (_, e) in CASES.items()])

@@ -17,6 +17,7 @@ from featx.backbones.build import load_backbone
 from featx.backbones.config import resolve
 from featx.errors import FeatxError
 from featx.images.decode import decode_image
+from featx.store.read import configs
 from tests.helpers import write_image
 
 
@@ -102,11 +103,16 @@ def test_changed_content_is_embedded_again(class_tree, tmp_path, tiny_model_file
     assert (result.embedded, result.reused) == (1, 11)
 
 
-def test_identical_bytes_at_two_paths_are_one_row(class_tree, tmp_path, tiny_model_file):
+def test_identical_bytes_at_two_paths_are_embedded_once_and_listed_twice(class_tree, tmp_path,
+                                                                        tiny_model_file):
     shutil.copy(class_tree / "val" / "dogs" / "dogs0.jpg", class_tree / "val" / "dogs" / "copy.jpg")
     result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
-    assert (result.embedded, result.duplicates) == (12, 1)
-    assert len(featx.load(tmp_path / "f.h5")) == 12
+    assert (result.embedded, result.duplicates, len(result.groups)) == (12, 1, 1)
+    feats = featx.load(tmp_path / "f.h5")
+    assert len(feats) == 13 and len(feats.unique_content()) == 12
+    copies = feats.duplicates()[0].rows
+    assert {Path(p).name for p in feats.paths[copies]} == {"dogs0.jpg", "copy.jpg"}
+    np.testing.assert_array_equal(feats.X[copies[0]], feats.X[copies[1]])
 
 
 def test_bad_files_land_in_errors_and_everything_else_is_embedded(class_tree, tmp_path,
@@ -132,11 +138,19 @@ def test_on_error_raise_stops_at_the_first_bad_image(class_tree, tmp_path, tiny_
         embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, on_error="raise")
 
 
-def test_appending_with_another_configuration_is_refused(class_tree, tmp_path, tiny_model_file):
+def test_another_configuration_is_kept_beside_the_first(class_tree, tmp_path, tiny_model_file):
     out = tmp_path / "f.h5"
-    embed_tiny(class_tree, out, tiny_model_file)
-    with pytest.raises(FeatxError, match="pooling: file has 'avg', this run asks for 'max'"):
-        embed_tiny(class_tree, out, tiny_model_file, pooling="max")
+    embed_tiny(class_tree, out, tiny_model_file, layer="conv")
+    assert embed_tiny(class_tree, out, tiny_model_file, layer="conv", pooling="max").embedded == 12
+    assert embed_tiny(class_tree, out, tiny_model_file, layer="conv", pooling="max").embedded == 0
+    held = configs(out)
+    assert sorted(attrs["pooling"] for attrs in held.values()) == ["avg", "max"]
+    with pytest.raises(FeatxError, match="holds 2 configurations; choose one"):
+        featx.load(out)
+    avg, mx = (featx.load(out, resolve(str(tiny_model_file), layer="conv", pooling=p))
+               for p in ("avg", "max"))
+    assert len(avg) == len(mx) == 12 and list(avg.paths) == list(mx.paths)
+    assert not np.allclose(avg.X, mx.X)
 
 
 def test_new_classes_extend_label_names_and_keep_old_labels_right(class_tree, tmp_path,
@@ -171,11 +185,14 @@ def test_interrupt_keeps_the_finished_batches(class_tree, tmp_path, tiny_model_f
     assert embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file).embedded == 8
 
 
-def test_nan_features_are_not_cached(class_tree, tmp_path, nan_model_file):
+def test_nan_features_are_not_cached_but_their_failures_are_recorded(class_tree, tmp_path,
+                                                                    nan_model_file):
     result = embed_tiny(class_tree, tmp_path / "f.h5", nan_model_file)
     assert result.embedded == 0 and len(result.failures) == 12
     assert "NaN/Inf" in result.failures[0].reason
-    assert not (tmp_path / "f.h5").exists()
+    feats = featx.load(tmp_path / "f.h5")
+    assert len(feats) == 0 and len(feats.errors) == 12
+    assert "NaN/Inf" in feats.errors[0].reason
 
 
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model_file):
@@ -212,7 +229,15 @@ def test_a_plain_path_list_keeps_stored_labels_and_splits(class_tree, tmp_path, 
     before = featx.load(out)
     embed_tiny(list(before.paths[:4]), out, tiny_model_file)
     after = featx.load(out)
-    assert list(after.y) == list(before.y) and list(after.split) == list(before.split)
+    assert sorted(after.paths) == sorted(before.paths)
+
+    def labelled(feats):
+        return {p: (feats.label_names[y], split)
+                for p, y, split in zip(feats.paths, feats.y, feats.split, strict=True)}
+
+    assert labelled(after) == labelled(before)
+    embed_tiny(list(before.paths[:4]), out, tiny_model_file)
+    assert labelled(featx.load(out)) == labelled(before)
 
 
 def test_report_lists_failures_up_to_a_limit():

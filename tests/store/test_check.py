@@ -33,37 +33,68 @@ def test_a_sound_file_passes(sound_file, capsys):
     assert capsys.readouterr().out.startswith(f"OK: {sound_file}: 6 rows x 8 features, 1 errors")
 
 
+def config_group(h5):
+    return next(iter(h5["configs"].values()))
+
+
+def entries(h5):
+    return next(iter(h5["sources"].values()))["entries"]
+
+
+def replace(group, name, values):
+    del group[name]
+    group[name] = values
+
+
 def shorten_paths(h5):
-    h5["paths"].resize(5, axis=0)
+    table = entries(h5)
+    replace(table, "path", table["path"].asstr()[:5].astype(object))
 
 
 def duplicate_key(h5):
-    h5["keys"][1] = h5["keys"][0]
+    keys = config_group(h5)["content"]["key"]
+    keys[1] = keys[0]
 
 
 def nan_feature(h5):
-    h5["features"][2, 3] = np.nan
+    config_group(h5)["content"]["features"][2, 3] = np.nan
 
 
 def label_out_of_range(h5):
-    h5["labels"][0] = 7
+    entries(h5)["label"][0] = 7
 
 
-def empty_error_reason(h5):
-    h5["errors/reason"][0] = ""
+def float_labels(h5):
+    replace(entries(h5), "label", np.zeros(7, np.float64))
 
 
-def short_error_keys(h5):
-    h5["errors/key"].resize(0, axis=0)
+def two_d_labels(h5):
+    replace(entries(h5), "label", np.zeros((7, 2), np.int32))
+
+
+def int_split(h5):
+    replace(entries(h5), "split_names", np.zeros(1, np.int64))
+
+
+def string_input_size(h5):
+    config_group(h5).attrs["input_size"] = "32x32"
+
+
+def int_keys(h5):
+    replace(config_group(h5)["content"], "key", np.arange(6))
+
+
+def missing_content(h5):
+    content = config_group(h5)["content"]
+    replace(content, "key", np.array([b"f" * 32] + list(content["key"][1:]), dtype="S32"))
 
 
 def drop_attribute(h5):
-    del h5.attrs["weights_fingerprint"]
-    del h5.attrs["updated"]
+    del config_group(h5).attrs["weights_fingerprint"]
 
 
 def wrong_feature_dim(h5):
-    h5.attrs["feature_dim"] = 9
+    config_group(h5).attrs["feature_dim"] = 9
 
 
 def pending_part(h5):
@@ -72,16 +103,27 @@ def pending_part(h5):
     shutil.copy(h5.filename, parts / "part-1-000001.h5")
 
 
+def orphan_shard(h5):
+    parts = Path(f"{h5.filename}.parts")
+    parts.mkdir()
+    shutil.copy(h5.filename, parts / "delta-00000001-00000001.h5")
+
+
 @pytest.mark.parametrize("damage, message", [
-    (shorten_paths, "row datasets disagree in length: features 6, paths 5"),
-    (duplicate_key, "1 duplicate keys"),
+    (shorten_paths, "entries columns disagree in length: path 5, label 7"),
+    (duplicate_key, "1 duplicate content keys"),
     (nan_feature, "1 feature rows hold NaN or Inf"),
-    (label_out_of_range, "1 labels outside -1..1"),
-    (empty_error_reason, "1 errors rows lack a path or a reason"),
-    (short_error_keys, "errors datasets disagree in length: path 1, reason 1, key 0"),
-    (drop_attribute, "attributes missing: weights_fingerprint, updated"),
+    (label_out_of_range, "entries/label: 1 codes outside"),
+    (float_labels, "entries/label is float64 with shape (7,), expected 1-D int32"),
+    (two_d_labels, "entries/label is int32 with shape (7, 2), expected 1-D int32"),
+    (int_split, "entries/split_names is int64 with shape (1,), expected 1-D UTF-8 strings"),
+    (string_input_size, "input_size is '32x32', expected two integers"),
+    (int_keys, "content/key is int64 with shape (6,), expected 1-D |S32"),
+    (missing_content, "entries point at content that configuration"),
+    (drop_attribute, "attributes missing: weights_fingerprint"),
     (wrong_feature_dim, "features has shape (6, 8), feature_dim is 9"),
     (pending_part, "1 pending parts in"),
+    (orphan_shard, "1 orphan shards in"),
 ])
 def test_each_kind_of_damage_is_reported_with_exit_1(damage, message, sound_file, tmp_path,
                                                      capsys):
@@ -91,7 +133,13 @@ def test_each_kind_of_damage_is_reported_with_exit_1(damage, message, sound_file
         damage(h5)
     assert main(["check", str(damaged)]) == 1
     out = capsys.readouterr().out
-    assert f"{damaged}: {message}" in out and "OK" not in out
+    assert message in out and "OK" not in out and "Traceback" not in out
+
+
+def test_a_file_that_is_not_hdf5_is_one_line(tmp_path, capsys):
+    (tmp_path / "f.h5").write_bytes(b"garbage" * 100)
+    assert main(["check", str(tmp_path / "f.h5")]) == 1
+    assert "not a readable HDF5 feature file" in capsys.readouterr().out
 
 
 def test_check_does_not_import_tensorflow(sound_file):

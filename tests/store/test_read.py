@@ -8,6 +8,7 @@ import pytest
 
 import featx
 from featx.errors import FeatxError
+from tests.helpers import key_of
 
 
 def test_rows_reads_any_selection_lazily(small_feature_file):
@@ -15,13 +16,14 @@ def test_rows_reads_any_selection_lazily(small_feature_file):
     np.testing.assert_array_equal(feats.rows([2, 0, 2]), feats.X[[2, 0, 2]])
     np.testing.assert_array_equal(feats.rows(slice(1, 3)), feats.X[1:3])
     np.testing.assert_array_equal(np.vstack(list(feats.batches(2))), feats.X)
-    np.testing.assert_array_equal(feats.by_keys(["k2", "k0"]), feats.X[[2, 0]])
+    np.testing.assert_array_equal(feats.by_keys([key_of("k2"), key_of("k0")]), feats.X[[2, 0]])
     with pytest.raises(FeatxError, match="not in the file"):
         feats.by_keys(["nope"])
 
 
 def test_meta_holds_the_attributes(small_feature_file):
-    assert featx.load(small_feature_file).meta["backbone"] == "test"
+    meta = featx.load(small_feature_file).meta
+    assert meta["backbone"] == "file" and meta["feature_dim"] == 4 and meta["updated"]
 
 
 @pytest.mark.parametrize("content, message", [
