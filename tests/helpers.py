@@ -100,3 +100,33 @@ def embed_args(source: Path, out: Path, model: Path, *extra: str) -> list[str]:
     """``featx embed`` arguments for the tiny model file, cut at ``pool``, quiet."""
     return ["embed", str(source), str(out), "--backbone", str(model), "--layer", "pool",
             "--quiet", *extra]
+
+
+def write_v1_file(path: Path, features: np.ndarray, paths, labels, splits, keys, attrs: dict,
+                  errors=()) -> Path:
+    """A version-1 feature file laid out exactly as featx 0.1.0 (before the version-2 store)
+    wrote it: one row per content, resizable chunked datasets, ``errors`` (path, reason, key)."""
+    import h5py
+
+    text = h5py.string_dtype("utf-8")
+    names = sorted({label for label in labels if label is not None})
+    dim = features.shape[1]
+    with h5py.File(path, "w") as h5:
+        h5.attrs.update({"format": "featx-features", "format_version": 1, **attrs,
+                         "feature_dim": dim, "updated": "2026-01-01T00:00:00+00:00"})
+        h5.create_dataset("features", data=np.asarray(features, np.float32),
+                          maxshape=(None, dim), chunks=(max(1, len(features)), dim))
+        columns = {"paths": (list(paths), text), "split": (list(splits), text),
+                   "keys": (list(keys), text), "label_names": (names, text),
+                   "labels": ([names.index(x) if x is not None else -1 for x in labels],
+                              np.int32),
+                   "sizes": ([1] * len(paths), np.int64), "mtimes": ([1] * len(paths), np.int64)}
+        for name, (values, dtype) in columns.items():
+            h5.create_dataset(name, data=np.array(values, dtype=object if dtype is text
+                                                  else dtype), dtype=dtype, maxshape=(None,),
+                              chunks=(4096,))
+        group = h5.create_group("errors")
+        for i, field in enumerate(("path", "reason", "key")):
+            group.create_dataset(field, data=np.array([e[i] for e in errors], dtype=object),
+                                 dtype=text, maxshape=(None,), chunks=(1024,))
+    return path

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as checks
 
 from featx.extractor import FeatureExtractor, image_paths, load_xy, splits
+from featx.store.read import configs
 
 #: The ``check_estimator`` checks that apply to path input; they pass. Every other check feeds
 #: random numeric arrays (dtypes, NaN/inf, sparse, pickling after fit, sample-order and subset
@@ -74,6 +75,32 @@ def test_grid_search_embeds_each_image_exactly_once(extractor, class_tree, monke
     assert search.predict(paths[:2]).shape == (2,)
     assert cross_val_score(model, paths, y, cv=3).shape == (3,)
     assert sum(calls) == len(paths)
+
+
+def test_grid_search_over_the_transfer_embeds_each_image_once_per_configuration(
+        tmp_path, class_tree, tiny_model_file, monkeypatch):
+    from featx.backbones.build import Backbone
+
+    calls = []
+    original = Backbone.__call__
+    monkeypatch.setattr(Backbone, "__call__", lambda self, x: calls.append(
+        (self.config.backbone, self.config.pooling, len(x))) or original(self, x))
+    paths, y = _images(class_tree)
+    features = FeatureExtractor(str(tiny_model_file), layer="conv", input_size=32,
+                                weights=None, cache=str(tmp_path / "gs.h5"))
+    model = Pipeline([("features", features), ("clf", LogisticRegression())])
+    grid = {"features__pooling": ["avg", "max"],
+            "features__backbone": [str(tiny_model_file), "mobilenetv2"],
+            "features__layer": [None]}
+    GridSearchCV(model, grid, cv=2).fit(paths, y)
+    embedded = {}
+    for backbone, pooling, n in calls:
+        embedded[backbone, pooling] = embedded.get((backbone, pooling), 0) + n
+    assert embedded == {(b, p): 12 for b in ("file", "mobilenetv2") for p in ("avg", "max")}
+    calls.clear()
+    GridSearchCV(model, grid, cv=2).fit(paths, y)
+    assert calls == []
+    assert len(configs(tmp_path / "gs.h5")) == 4
 
 
 def test_clone_keeps_parameters_verbatim(extractor):

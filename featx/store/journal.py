@@ -59,7 +59,10 @@ from featx.store.write import (
     write_shard,
 )
 
-SINGLE_FILE_BYTES = 64 << 20  # stores up to this size are compacted into one file at each commit
+SINGLE_FILE_BYTES = 64 << 20
+"""Stores up to this size are compacted into one file at each commit (``$FEATX_SINGLE_FILE_BYTES``
+overrides it: 0 keeps every store in shards, a large value keeps large stores in one file at the
+cost of rewriting them)."""
 MAX_DELTAS = 16  # beyond this many deltas, the newest are merged whatever their sizes
 
 
@@ -183,7 +186,7 @@ class Journal:
 
     def commit(self, update: Update | None = None) -> bool:
         """Commit the parts and ``update`` as one new shard, then merge shards as the policy
-        says. Returns False when nothing changed (nothing is written)."""
+        says. Returns False when there was nothing new to commit."""
         parts = shards.pending_parts(self.out)
         pending = []
         for part in parts:
@@ -197,6 +200,7 @@ class Journal:
         reach("commit-copied")
         if not new.configs and not new.sources:
             self._drop(parts, "commit-unlinked")
+            self._merge_shards()  # finish a merge an interrupted run left undone
             return False
         new.first = new.last = self._last_seq() + 1
         target = shards.delta_path(self.out, new.first, new.last) if self._exists() else self.out
@@ -255,7 +259,7 @@ class Journal:
         base_last, is_v1 = self._base_state()
         found = shards.live(base_last, shards.deltas(self.out))[0]
         size = (self.out.stat().st_size if self.out.exists() else 0) + sum(d.size for d in found)
-        if is_v1 or size <= SINGLE_FILE_BYTES:
+        if is_v1 or size <= single_file_bytes():
             if found:
                 self._rewrite_base(found)
             return
@@ -345,6 +349,14 @@ class Journal:
             except OSError:
                 pass
             self._lock.release()
+
+
+def single_file_bytes() -> int:
+    """:data:`SINGLE_FILE_BYTES`, or ``$FEATX_SINGLE_FILE_BYTES`` when set."""
+    text = os.environ.get("FEATX_SINGLE_FILE_BYTES", "")
+    if text and not text.isdigit():
+        raise FeatxError(f"FEATX_SINGLE_FILE_BYTES must be a whole number of bytes, got {text!r}")
+    return int(text) if text else SINGLE_FILE_BYTES
 
 
 def write_part_file(path: Path, attrs: dict, batch: Batch) -> None:

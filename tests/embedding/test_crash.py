@@ -51,10 +51,10 @@ def corpus(tmp_path_factory, tiny_model_file):
 
 
 def embed_cli(images: Path, out: Path, model: Path, kill_at: str = "", batch_size: int = 4,
-              wait: bool = True):
+              wait: bool = True, env: dict | None = None):
     """`featx embed` in a subprocess (the kill hook armed when ``kill_at`` is given): its
     completed process, or the running one when ``wait`` is False."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     if kill_at:
         env["FEATX_TEST_KILL_AT"] = kill_at
     args = [sys.executable, "-m", "featx", "embed", str(images), str(out), "--backbone",
@@ -118,6 +118,59 @@ def test_sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_result(
     assert result.failures == [] and not result.interrupted
     assert parts_of(out) == []
     assert_same_as_reference(out, reference)
+
+
+@pytest.mark.parametrize("kill_at", [
+    "compact-filled:1",    # the store compacted into a temporary file, not fsynced
+    "compact-synced:1",    # fsynced, not yet replacing the base file
+    "compact-replaced:1",  # base replaced, the delta it holds not yet deleted
+])
+def test_sigkill_while_a_small_store_is_compacted_then_rerun(kill_at, corpus, tmp_path,
+                                                             tiny_model_file):
+    images, reference, half = corpus
+    out = tmp_path / "out.h5"
+    shutil.copy(half, out)
+    proc = embed_cli(images, out, tiny_model_file, kill_at)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert [p for p in problems(out) if "orphan shards" not in p] == []
+    result = rerun(images, out, tiny_model_file)
+    assert result.failures == [] and not result.interrupted
+    assert problems(out) == [] and not Path(f"{out}.parts").exists()
+    assert_same_as_reference(out, reference)
+
+
+@pytest.mark.parametrize("kill_at", ["commit-replaced:1", "compact-filled:1", "compact-synced:1",
+                                     "compact-replaced:1", "compact-unlinked:1",
+                                     "compact-unlinked:2"])
+def test_sigkill_while_a_large_store_merges_its_deltas_then_rerun(kill_at, corpus, tmp_path,
+                                                                  tiny_model_file):
+    """Kept in shards (as a store over :data:`SINGLE_FILE_BYTES` is), four runs of a quarter
+    each write four deltas, merged two by two; killed anywhere, the reruns finish the job."""
+    images, reference, _ = corpus
+    out = tmp_path / "out.h5"
+    quarters = tmp_path / "quarters"
+    for q in range(4):
+        for path in sorted(images.rglob("*.jpg"))[q::4]:
+            target = quarters / str(q) / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+    env = {"FEATX_SINGLE_FILE_BYTES": "0"}
+    killed = False
+    for q in range(4):
+        proc = embed_cli(quarters / str(q), out, tiny_model_file, kill_at, env=env)
+        killed |= proc.returncode == -signal.SIGKILL
+        if proc.returncode == -signal.SIGKILL:
+            assert [p for p in problems(out) if "pending parts" not in p
+                    and "orphan shards" not in p] == []
+    assert killed
+    for q in range(4):
+        assert embed_cli(quarters / str(q), out, tiny_model_file, env=env).returncode == 0
+    assert problems(out) == [] and parts_of(out) == []
+    got, want = featx.load(out), featx.load(reference)
+    assert sorted(got.keys) == sorted(want.keys)
+    order_got, order_want = np.argsort(got.keys), np.argsort(want.keys)
+    assert np.abs(got.X[order_got] - want.X[order_want]).max() <= 1e-6
+    assert sorted(Path(p).name for p in got.paths) == sorted(Path(p).name for p in want.paths)
 
 
 def test_ctrl_c_stops_cleanly_keeping_finished_batches(corpus, tmp_path, tiny_model_file):

@@ -44,3 +44,41 @@ def test_hdf5_of_another_schema_is_refused(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(FeatxError, match="no such feature file"):
         featx.load(tmp_path / "missing.h5")
+
+
+WRITER = """
+import sys
+import numpy as np
+from tests.helpers import write_store
+out, rounds = sys.argv[1], int(sys.argv[2])
+for k in range(rounds):
+    labels = ["aardvark", "zebra"] if k % 2 else ["ants", "bees"]
+    paths = [f"/photos/{k}/{label}/{i}.jpg" for label in labels for i in range(3)]
+    write_store(out, np.full((6, 4), k, np.float32), paths, [p.split("/")[3] for p in paths],
+                ["train"] * 6, keys=[f"{k:016x}{i:016x}" for i in range(6)],
+                source=f"/photos/{k % 3}")
+"""
+
+
+def test_a_reader_racing_a_writer_sees_one_committed_version(tmp_path):
+    """Labels, label names, paths and features always come from one commit together."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    out = tmp_path / "race.h5"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(out), "60"], cwd=REPO)
+    seen = 0
+    try:
+        while writer.poll() is None or seen == 0:
+            if not out.exists():
+                continue
+            with featx.load(out) as feats:
+                for path, y, row in zip(feats.paths, feats.y, feats.X, strict=True):
+                    assert feats.label_names[y] == path.split("/")[3]
+                    assert row[0] == int(path.split("/")[2])
+                seen += 1
+    finally:
+        writer.wait()
+    assert writer.returncode == 0 and seen > 1

@@ -1,0 +1,133 @@
+"""Every listed image is an entry: duplicates kept and reported, sources kept apart, edits and
+deletions followed, predictions and extractors never touching a data set's entries."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import featx
+from featx.cli.main import main
+from featx.store.check import problems
+from tests.helpers import embed_args, write_image
+
+
+@pytest.fixture
+def dup_tree(tmp_path) -> Path:
+    """Six images: one val image a byte copy of a train image (a leak), one train image in both
+    ``ants/`` and ``bees/`` (a label conflict)."""
+    root = tmp_path / "dup"
+    for i, path in enumerate(["train/ants/a1.jpg", "train/ants/a2.jpg", "train/bees/b1.jpg",
+                              "val/bees/b2.jpg"]):
+        write_image(root / path, seed=i)
+    (root / "val" / "ants").mkdir(parents=True)
+    shutil.copy(root / "train/ants/a1.jpg", root / "val/ants/a1copy.jpg")
+    shutil.copy(root / "train/ants/a2.jpg", root / "train/bees/a2copy.jpg")
+    return root
+
+
+def test_duplicates_are_kept_as_listed_and_reported(dup_tree, tmp_path, tiny_model_file, capsys):
+    out = tmp_path / "dup.h5"
+    assert main(embed_args(dup_tree, out, tiny_model_file)) == 0
+    printed = capsys.readouterr().out
+    assert ("embedded 4, reused 0, duplicates 2 (2 groups: 1 across splits, 1 with two labels)"
+            in printed)
+    feats = featx.load(out)
+    listed = [(str(p.relative_to(dup_tree).parent), p.name) for p in map(Path, feats.paths)]
+    assert listed == [("train/ants", "a1.jpg"), ("train/ants", "a2.jpg"),
+                      ("train/bees", "a2copy.jpg"), ("train/bees", "b1.jpg"),
+                      ("val/ants", "a1copy.jpg"), ("val/bees", "b2.jpg")]
+    assert [feats.label_names[y] for y in feats.y] == ["ants", "ants", "bees", "bees", "ants",
+                                                       "bees"]
+    assert list(feats.split) == ["train"] * 4 + ["val"] * 2
+
+    assert main(["info", str(out)]) == 0
+    info = capsys.readouterr().out
+    assert "exact duplicates: 2 groups: 1 across splits, 1 with two labels" in info
+    assert "leak: " in info and "a1copy.jpg (ants, val)" in info
+    assert "label conflict: " in info and "a2copy.jpg (bees, train)" in info
+
+    assert main(["train", str(out), "--cv", "2", "--out", str(tmp_path / "run")]) == 0
+    trained = capsys.readouterr().out
+    assert "warning: held-out images with an exact copy among the training images: 1" in trained
+    assert "warning: exact copies under different labels (label conflicts): 2 images" in trained
+    assert main(["train", str(out), "--cv", "2", "--drop-leaks", "--out",
+                 str(tmp_path / "run2")]) == 0
+    assert "held out 1 (split 'val')" in capsys.readouterr().out
+
+
+def test_an_image_edited_in_place_is_one_entry_with_its_new_content(class_tree, tmp_path,
+                                                                    tiny_model_file):
+    out = tmp_path / "f.h5"
+    featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    edited = class_tree / "val" / "dogs" / "dogs0.jpg"
+    write_image(edited, seed=999)
+    result = featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool",
+                         progress=False)
+    assert (result.embedded, result.reused) == (1, 11)
+    feats = featx.load(out)
+    assert len(feats) == 12 and list(feats.paths).count(str(edited)) == 1
+    assert feats.keys[list(feats.paths).index(str(edited))] == result.keys[
+        [i.path for i in result.items].index(str(edited))]
+    assert problems(out) == []
+
+
+def test_deleted_images_leave_the_store(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    gone = sorted((class_tree / "train" / "cats").iterdir())[:2]
+    for path in gone:
+        path.unlink()
+    featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    feats = featx.load(out)
+    assert len(feats) == 10 and not {str(p) for p in gone} & set(feats.paths)
+
+
+def test_two_sources_in_one_store_keep_their_own_labels_and_splits(tmp_path, tiny_model_file):
+    c1 = tmp_path / "c1"
+    write_image(c1 / "train" / "ants" / "a.jpg", seed=1)
+    write_image(c1 / "train" / "bees" / "b.jpg", seed=2)
+    shutil.copy(c1 / "train" / "ants" / "a.jpg", tmp_path / "copy.jpg")
+    write_image(c1 / "val" / "bees" / "b2.jpg", seed=3)
+    shutil.copy(tmp_path / "copy.jpg", c1 / "val" / "bees" / "a_as_bee.jpg")
+    out = tmp_path / "f.h5"
+    for source in (c1 / "train", c1 / "val"):
+        featx.embed(source, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    feats = featx.load(out)
+    labels = {Path(p).name: feats.label_names[y] for p, y in zip(feats.paths, feats.y,
+                                                                 strict=True)}
+    assert labels == {"a.jpg": "ants", "b.jpg": "bees", "b2.jpg": "bees", "a_as_bee.jpg": "bees"}
+    assert problems(out) == []
+
+
+def test_predict_with_the_training_file_as_cache_keeps_its_entries(class_tree, tmp_path,
+                                                                   tiny_model_file, capsys):
+    out, run = tmp_path / "f.h5", tmp_path / "run"
+    featx.embed(class_tree / "train", out, backbone=str(tiny_model_file), layer="pool",
+                progress=False)
+    main(["train", str(out), "--head", "centroid", "--cv", "2", "--test-size", "0.25",
+          "--out", str(run)])
+    before = featx.load(out)
+    status = main(["predict", str(run / "model.skops"), str(class_tree / "val"), "--out",
+                   str(tmp_path / "p.csv"), "--cache", str(out)])
+    assert status == 0, capsys.readouterr().err
+    after = featx.load(out)
+    assert list(after.paths) == list(before.paths) and list(after.y) == list(before.y)
+    assert list(after.split) == list(before.split)
+    assert len(after.unique_content()) == 6  # the val content is cached beside, unlisted
+    capsys.readouterr()
+
+
+def test_feature_extractor_adds_content_only(class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    featx.embed(class_tree / "train", out, backbone=str(tiny_model_file), layer="pool",
+                progress=False)
+    fx = featx.FeatureExtractor(str(tiny_model_file), layer="pool", cache=out)
+    rows = fx.fit_transform([str(p) for p in sorted((class_tree / "val").rglob("*.jpg"))])
+    assert rows.shape == (6, 8)
+    assert len(featx.load(out)) == 6  # still the 6 listed training images
+    np.testing.assert_array_equal(featx.load(out).by_keys(
+        [featx.load(out).keys[0]]), featx.load(out).X[:1])
