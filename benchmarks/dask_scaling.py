@@ -15,7 +15,8 @@ beforehand: ``start1``/``start2`` are the seconds to start the cluster and build
 import included, in parallel on 2 cores). With 2 cores and other jobs, 2 workers cannot beat one:
 TensorFlow already uses both cores in one process; the figures show the overhead of sharding is
 small, not a speed-up. ``merge`` times :meth:`Journal.commit` on 20 000 synthetic 1280-d rows
-written as parts of 256 rows (one part per shard).
+written as parts of 256 rows (one part per shard), committed beside a store that already holds
+them once (so the commit writes a delta: it reads every part, and copies each new row once).
 
 How it scales to N machines, on paper:
 
@@ -29,17 +30,15 @@ How it scales to N machines, on paper:
   label, size and mtime (5.4 kB per row here, D = 1280). Workers never touch the main file, so they
   scale until the shared storage's bandwidth is the limit: N workers at r images/s read
   ``N * r * image size`` and write ``N * r * (D * 4 + ~200)`` bytes per second.
-* Merge (client, once per run): copies the main file, then appends every part, so every new row is
-  copied once more (bytes per row as printed) plus the old file once; the set of keys is read once.
-  It is sequential and I/O-bound: ~26 000 rows/s (~140 MB/s) here, so seconds for 10^5 images and
-  minutes for 10^7; past that, write several output files (one per part of the dataset).
+* Commit (client, once per run): reads every part and writes its new rows once more, as one delta
+  beside the store (bytes per row as printed); the store itself is never copied (see
+  ``benchmarks/store_scale.py``). It is sequential and I/O-bound, seconds for 10^5 images.
 
-Why merge rather than an HDF5 virtual dataset over the parts: the virtual dataset is nearly free to
-build (``vds_build`` vs ``merge``) but reads are slower (``vds_read`` vs ``merged_read``, one file
-open per part, worse with thousands of shards), the output would depend on every part file staying
-in place, and it cannot drop rows whose content is already in the file, move a row to a new
-path or label, or replace ``errors``, which a run must do. The merge gives one ordinary file with
-exactly the schema of a local run, for the cost of one more copy of the new rows.
+Why commit parts into one delta rather than an HDF5 virtual dataset over the parts: the virtual
+dataset is nearly free to build (``vds_build`` vs ``merge``) but reads are slower (``vds_read`` vs
+``merged_read``, one file open per part, worse with thousands of shards), the output would depend
+on every part file staying in place, and it cannot drop rows whose content is already in the
+store, which a commit must do.
 
 ``--smoke`` runs every step on 8 images, one worker and 600 merged rows (the tests run it so that
 the script cannot rot); its figures mean nothing.
@@ -61,8 +60,10 @@ import featx
 from featx._dask import connect
 from featx.backbones.build import load_backbone
 from featx.backbones.config import resolve
-from featx.store.journal import Journal, parts_dir, write_part_file
-from featx.store.schema import Rows
+from featx.store.journal import Journal, write_part_file
+from featx.store.shards import parts_dir
+from featx.store.tables import Table
+from featx.store.write import Batch
 
 OPTIONS = {"backbone": "mobilenetv2", "weights": None, "input_size": 96, "progress": False}
 
@@ -95,18 +96,14 @@ def rate_on_dask(images: Path, out: Path, workers: int) -> tuple[float, float]:
         return rate(images, out, client=client, shard_size=50), started
 
 
-def fake_rows(n: int, dim: int, seed: int) -> Rows:
+def fake_rows(n: int, dim: int, seed: int) -> Batch:
     rng = np.random.default_rng(seed)
-    keys = [f"{seed:04d}{i:08d}".ljust(64, "0") for i in range(n)]
-    return Rows(rng.normal(size=(n, dim)).astype(np.float32),
-                      [f"/shared/data/images/train/class{i % 10}/{k[:16]}.jpg"
-                       for i, k in enumerate(keys)],
-                      [f"class{i % 10}" for i in range(n)], ["train"] * n, keys,
-                      [50_000] * n, [1_700_000_000_000_000_000] * n)
+    keys = [f"{seed:08x}{i:024x}" for i in range(n)]
+    return Batch(keys, rng.normal(size=(n, dim)).astype(np.float32), Table.empty("failed"))
 
 
 def merge_cost(folder: Path, rows: int = 20_000, shard: int = 256, dim: int = 1280) -> dict:
-    """Seconds to merge ``rows`` rows from parts of ``shard``, file bytes per row, VDS times."""
+    """Seconds to commit ``rows`` rows from parts of ``shard``, file bytes per row, VDS times."""
     out = folder / "merge.h5"
     config = resolve("mobilenetv2", weights=None, input_size=96)
     attrs = config.attrs()
@@ -116,29 +113,37 @@ def merge_cost(folder: Path, rows: int = 20_000, shard: int = 256, dim: int = 12
         write_part_file(part, attrs, fake_rows(min(shard, rows - start), dim, i))
         parts.append(part)
     vds_build, vds_read = _virtual_dataset(folder / "vds.h5", parts, dim)
-    with Journal(out, config) as journal:
+    with Journal(out) as journal:
         start = time.perf_counter()
-        journal.commit(fake_rows(0, dim, 0), [], set())
+        journal.commit()
         merge = time.perf_counter() - start
     start = time.perf_counter()
-    featx.load(out).X  # noqa: B018 (the read is what is timed)
+    featx.load(out).by_keys(fake_rows(1, dim, 0).keys)
     merged_read = time.perf_counter() - start
     copied = out.stat().st_size / rows
     return {"rows": rows, "parts": len(parts), "merge": merge, "bytes_per_row": copied,
             "vds_build": vds_build, "vds_read": vds_read, "merged_read": merged_read}
 
 
+def _features(h5: h5py.File) -> h5py.Dataset:
+    """The features of a part (its one configuration)."""
+    return next(iter(h5["configs"].values()))["content"]["features"]
+
+
 def _virtual_dataset(path: Path, parts: list[Path], dim: int) -> tuple[float, float]:
     """Build a virtual ``features`` over the parts (without merging); time building and reading."""
     start = time.perf_counter()
     sizes = []
+    sizes, names = [], []
     for part in parts:
         with h5py.File(part) as h5:
-            sizes.append(len(h5["features"]))
+            features = _features(h5)
+            sizes.append(len(features))
+            names.append(features.name)
     layout = h5py.VirtualLayout((sum(sizes), dim), np.float32)
     offset = 0
-    for part, n in zip(parts, sizes, strict=True):
-        layout[offset:offset + n] = h5py.VirtualSource(part, "features", (n, dim))
+    for part, n, name in zip(parts, sizes, names, strict=True):
+        layout[offset:offset + n] = h5py.VirtualSource(part, name, (n, dim))
         offset += n
     with h5py.File(path, "w") as h5:
         h5.create_virtual_dataset("features", layout)

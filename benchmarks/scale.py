@@ -39,7 +39,7 @@ import json, sys, time
 import featx.backbones.build, featx.embedding.plan, featx.embedding.run, featx.store.journal
 stamps, hashed, build = [], [0], [0.0]
 write_part = featx.store.journal.Journal.write_part
-content_key = featx.embedding.plan.content_key
+image_key = featx.embedding.plan.image_key
 load_backbone = featx.backbones.build.load_backbone
 def timed_load(config):
     begin = time.perf_counter()
@@ -47,14 +47,14 @@ def timed_load(config):
         return load_backbone(config)
     finally:
         build[0] += time.perf_counter() - begin
-def timed_write(self, attrs, rows):
-    write_part(self, attrs, rows)
-    stamps.append((time.perf_counter(), len(rows)))
+def timed_write(self, attrs, batch):
+    write_part(self, attrs, batch)
+    stamps.append((time.perf_counter(), len(batch.keys)))
 def counted_key(path):
     hashed[0] += 1
-    return content_key(path)
+    return image_key(path)
 featx.store.journal.Journal.write_part = timed_write
-featx.embedding.plan.content_key = counted_key
+featx.embedding.plan.image_key = counted_key
 featx.backbones.build.load_backbone = timed_load
 start = time.perf_counter()
 size = int(sys.argv[5]) if sys.argv[5] != "default" else None

@@ -48,7 +48,7 @@ def summary(path: str, config: str | None = None) -> dict:
             "sources": [{"source": s["source"], "images": s["entries"]} for s in listed]}
     if len(held) == 1 or (held and config is not None):
         with load(path, config) as feats:
-            info["configuration"] = _configuration(feats)
+            info.update(_configuration(feats))
     elif not held:
         info["errors"] = [{"path": p, "reason": r} for s in listed for p, r in s["errors"]]
     return info
@@ -58,11 +58,11 @@ def _configuration(feats: Features) -> dict:
     names = feats.label_names
     paths = feats.paths
     return {
-        "name": feats.config,
+        "config": feats.config,
         "rows": len(feats),
         "feature_dim": feats.dim,
-        "attributes": {k: _plain(feats.meta[k]) for k in provenance()
-                       if feats.meta.get(k) not in (None, "")},
+        "configuration": {k: _plain(feats.meta[k]) for k in provenance()
+                          if feats.meta.get(k) not in (None, "")},
         "labels": dict(sorted(Counter(names[i] if i >= 0 else "(none)" for i in feats.y).items())),
         "splits": dict(sorted(Counter(str(s) or "(none)" for s in feats.split).items())),
         "duplicates": [{"leak": g.leak, "conflict": g.conflict,
@@ -81,15 +81,15 @@ def describe(info: dict) -> str:
              f"{'s' if len(info['configurations']) != 1 else ''}, sources "
              + (", ".join(f"{s['source']} ({s['images']} images)" for s in info["sources"])
                 or "none")]
-    config = info.get("configuration")
-    if config is None:
+    if "config" not in info:
         lines += [f"  {name}: {dim}-d" for name, dim in info["configurations"].items()]
         if info["configurations"]:
             lines.append("  (describe one with --config NAME)")
         return "\n".join(lines + _errors(info.get("errors", [])))
-    lines.append(f"{config['name']}: {config['rows']} rows x {config['feature_dim']} float32 "
+    config = info
+    lines.append(f"{config['config']}: {config['rows']} rows x {config['feature_dim']} float32 "
                  "features")
-    lines += [f"  {k:<20} {v}" for k, v in config["attributes"].items()]
+    lines += [f"  {k:<20} {v}" for k, v in config["configuration"].items()]
     for what in ("labels", "splits"):
         counts = ", ".join(f"{k} {v}" for k, v in config[what].items())
         lines.append(f"  {what}: {counts or 'none'}")

@@ -99,8 +99,9 @@ def add_batch_size_option(p: argparse.ArgumentParser) -> None:
 def add_config_option(p: argparse.ArgumentParser) -> None:
     """``--config NAME``: which configuration of a store holding several (``featx info``)."""
     p.add_argument("--config", default=None, metavar="NAME",
-                   help="the configuration to use when the file holds several (a name, or a "
-                   "unique start of one, as `featx info FILE` lists them)")
+                   help="the configuration to use when the file holds several: a name, or a "
+                   "unique start of one, as `featx info FILE` lists them (default: the file's "
+                   "only one)")
 
 
 def add_quiet_option(p: argparse.ArgumentParser) -> None:

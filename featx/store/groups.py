@@ -3,7 +3,7 @@ that matter, a group across splits (a train/test leak) and a group across labels
 
 >>> keys, labels = ["k1", "k2", "k1", "k3", "k3"], ["ants", "ants", "ants", "ants", "bees"]
 >>> groups = duplicate_groups(keys, labels, ["train", "train", "val", "train", "train"])
->>> [(list(g.rows), g.leak, g.conflict) for g in groups]
+>>> [(g.rows.tolist(), g.leak, g.conflict) for g in groups]
 [([0, 2], True, False), ([3, 4], False, True)]
 >>> describe(groups)
 '2 groups: 1 across splits, 1 with two labels'

@@ -112,7 +112,7 @@ def test_predict_with_the_training_file_as_cache_keeps_its_entries(class_tree, t
           "--out", str(run)])
     before = featx.load(out)
     status = main(["predict", str(run / "model.skops"), str(class_tree / "val"), "--out",
-                   str(tmp_path / "p.csv"), "--cache", str(out)])
+                   str(tmp_path / "predicted"), "--cache", str(out)])
     assert status == 0, capsys.readouterr().err
     after = featx.load(out)
     assert list(after.paths) == list(before.paths) and list(after.y) == list(before.y)

@@ -28,7 +28,7 @@ def test_a_feature_file_with_nan_rows_is_one_line_for_train_and_predict(tmp_path
                                                                         capsys):
     nan = write_features(tmp_path / "nan.h5")
     with h5py.File(nan, "r+") as h5:
-        h5["features"][3] = np.nan
+        next(iter(h5["configs"].values()))["content"]["features"][3] = np.nan
     assert main(["train", str(nan), "--out", str(tmp_path / "t")]) == 2
     assert main(["predict", str(bundle_file), str(nan), "--out", str(tmp_path / "p")]) == 2
     lines = capsys.readouterr().err.splitlines()
