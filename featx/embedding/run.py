@@ -205,8 +205,11 @@ def _resolved(config: FeatureConfig) -> FeatureConfig:
 
 
 def _finish(result: EmbedResult, work: Plan) -> None:
-    """Fill ``result`` from the planned and embedded images: keys, failures, duplicates."""
-    failed = {**work.failures(), **work.failed}
+    """Fill ``result`` from the planned and embedded images: keys, failures (an image whose
+    content failed fails too, whichever listed copy was read), duplicates."""
+    reasons = {work.keyed[i].key: reason for i, reason in work.failed.items()}
+    failed = {**work.failures(), **work.failed,
+              **{i: reasons[k.key] for i, k in enumerate(work.keyed) if k.key in reasons}}
     result.keys = [k.key or None for k in work.keyed]
     result.failures = [Failure(work.keyed[i].item.path, reason, work.keyed[i].key)
                        for i, reason in sorted(failed.items())]

@@ -4,7 +4,7 @@
 reads features in row blocks, so stores larger than memory can be checked, never imports
 TensorFlow, and never raises on a damaged file: what it cannot read is a problem it names.
 
->>> problems("demo.h5")  # doctest: +SKIP
+>>> problems("features.h5")
 []
 """
 

@@ -12,7 +12,7 @@ says why every step is crash safe).
 
 One writer at a time: the lock ``OUT.lock`` (of the real file when ``OUT`` is a symbolic link,
 which is kept) is held with :mod:`filelock`; a second writer is refused, or waits
-``lock_timeout`` seconds, and ``OUT.owner`` names the holder.
+``lock_timeout`` seconds, and ``OUT.owner`` names the holder. Both files are gone after a run.
 
 >>> from featx.backbones.config import resolve
 >>> from featx.store.write import Batch
@@ -54,6 +54,7 @@ from featx.store.write import (
     ConfigRows,
     ShardData,
     SourceRows,
+    Stored,
     merge,
     shard_rows,
     write_shard,
@@ -191,7 +192,7 @@ class Journal:
         pending = []
         for part in parts:
             with open_file(part) as h5:
-                pending.append(_in_memory(shard_rows(Shard(h5))))
+                pending.append(_detached(shard_rows(Shard(h5))))
             reach("commit-merged")
         new = merge(pending, self._known()) if pending else ShardData(0, 0)
         new.configs = {n: c for n, c in new.configs.items() if len(c.keys) or len(c.failed)}
@@ -342,12 +343,16 @@ class Journal:
             return "holder unknown"
 
     def _release(self) -> None:
+        """Leave no litter: the owner file, an empty parts folder and the lock file go. The lock
+        file is unlinked while still held; a process waiting on it then finds its inode
+        unlinked once it gets the lock, and takes a new one (filelock checks ``st_nlink``)."""
         if self._lock.is_locked:
             self._owner.unlink(missing_ok=True)
             try:
-                self.parts_dir.rmdir()  # only when empty: no litter after a clean run
+                self.parts_dir.rmdir()  # only when empty
             except OSError:
                 pass
+            Path(self._lock.lock_file).unlink(missing_ok=True)
             self._lock.release()
 
 
@@ -368,13 +373,12 @@ def write_part_file(path: Path, attrs: dict, batch: Batch) -> None:
     shards.write_atomic(path, lambda h5: write_shard(h5, data), point="part")
 
 
-def _in_memory(data: ShardData) -> ShardData:
-    """``data`` with its features read into memory (a part is small; its file is closed next)."""
+def _detached(data: ShardData) -> ShardData:
+    """``data`` of a part file about to be closed: its features read back from the file when
+    the commit copies them, block by block (memory stays small however many parts)."""
     for config in data.configs.values():
-        blocks = list(config.features.iter_blocks())
-        matrix = np.concatenate(blocks) if blocks else np.empty((0, config.features.dim),
-                                                                 np.float32)
-        config.features = type(config.features).of(matrix)
+        config.features.blocks = [(Stored(source.file.filename, source.name), rows)
+                                  for source, rows in config.features.blocks]
     return data
 
 

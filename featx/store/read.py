@@ -5,9 +5,11 @@ A snapshot opens the base file and the live deltas and keeps them open, so every
 :class:`Features` reads, now or later, comes from one committed version, whatever writers do
 meanwhile (they never change a file, they add new ones and rename). Readers take no lock.
 
->>> feats = load("demo.h5")  # doctest: +SKIP
->>> feats.X.shape, feats.label_names  # doctest: +SKIP
-((80, 1280), ['ants', 'bees'])
+>>> feats = load("features.h5")
+>>> feats.X.shape, feats.label_names, sorted(set(feats.split))
+((16, 1280), ['ants', 'bees'], ['train', 'val'])
+>>> feats.rows([0, 2]).shape, len(feats.unique_content()), feats.duplicates()
+((2, 1280), 16, [])
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ import h5py
 import numpy as np
 
 from featx.backbones.config import IDENTITY, FeatureConfig, software_versions
+from featx.store._guarded import check
 
 FORMAT = "featx-features"
 FORMAT_VERSION = 2
@@ -121,6 +122,7 @@ def _write_matrix(table: h5py.Group, name: str, values) -> None:
     for block in blocks or values.iter_blocks():
         ds[at:at + len(block)] = block
         at += len(block)
+        check()  # a full disk stops a large copy at once
 
 
 def read_column(table: h5py.Group | Mapping, name: str) -> np.ndarray:

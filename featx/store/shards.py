@@ -26,6 +26,7 @@ from pathlib import Path
 import h5py
 
 from featx._faults import reach
+from featx.store._guarded import GuardedFile
 
 _DELTA = re.compile(r"delta-(\d{8})-(\d{8})\.h5$")
 
@@ -88,15 +89,17 @@ def live(base_last: int, found: list[ShardFile]) -> tuple[list[ShardFile], list[
 def write_atomic(final: Path, fill: Callable[[h5py.File], None], point: str) -> None:
     """Fill an HDF5 file at a temporary name, fsync it, rename it to ``final``, fsync the folder.
 
-    ``point`` names the crash-test hooks reached after each step (:mod:`featx._faults`).
+    HDF5 writes through a :class:`~featx.store._guarded.GuardedFile`, so a full disk or a
+    file-size limit is an ``OSError`` here, never a crash. ``point`` names the crash-test hooks
+    reached after each step (:mod:`featx._faults`).
     """
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     try:
-        with h5py.File(tmp, "w") as h5:
-            fill(h5)
-        reach(f"{point}-filled")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        with GuardedFile(tmp) as guarded:
+            with h5py.File(guarded, "w") as h5:
+                fill(h5)
+            reach(f"{point}-filled")
+            guarded.sync()
         reach(f"{point}-synced")
         os.replace(tmp, final)
         reach(f"{point}-replaced")

@@ -23,6 +23,18 @@ from featx.store.tables import KeyIndex, Table, unique_first
 BLOCK_BYTES = 8 << 20  # features are copied between shards in blocks of about this size
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The rows of a dataset in a closed HDF5 file, read (the file opened) only when sliced."""
+
+    path: str
+    name: str
+
+    def __getitem__(self, index) -> np.ndarray:
+        with h5py.File(self.path, "r") as h5:
+            return h5[self.name][index]
+
+
 @dataclass
 class Matrix:
     """Feature rows to write: in memory, or gathered from stored shards block by block."""
@@ -58,6 +70,8 @@ class Matrix:
                 a, b = int(chunk.min()), int(chunk.max()) + 1
                 if isinstance(source, np.ndarray):
                     yield source[chunk]
+                elif isinstance(source, Stored):
+                    yield source[a:b][chunk - a]
                 elif b - a <= 4 * len(chunk):
                     yield np.asarray(source[a:b])[chunk - a]
                 else:

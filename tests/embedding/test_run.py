@@ -313,3 +313,69 @@ def test_an_output_inside_its_own_source_tree_is_not_listed(class_tree, tmp_path
     rerun = embed_tiny(class_tree, out, tiny_model_file)
     assert (first.embedded, rerun.embedded, rerun.reused, rerun.failures) == (12, 0, 12, [])
     assert len(featx.load(out)) == 12
+
+
+def test_an_image_replaced_during_the_run_is_keyed_by_the_bytes_decoded(
+        class_tree, tmp_path, tiny_model_file, monkeypatch):
+    """The ant is planned, then replaced by a bee before it is read: the row holds the bee's
+    features under the bee's key; with the ant back, the ant is embedded as itself."""
+    from featx.embedding import run as embedding_run
+
+    out = tmp_path / "f.h5"
+    ant = class_tree / "train" / "cats" / "cats0.jpg"
+    bee = class_tree / "val" / "dogs" / "dogs0.jpg"
+    ant_bytes = ant.read_bytes()
+    planned = embedding_run.plan
+
+    def plan_then_replace(*args, **kwargs):
+        work = planned(*args, **kwargs)
+        ant.write_bytes(bee.read_bytes())
+        return work
+
+    monkeypatch.setattr(embedding_run, "plan", plan_then_replace)
+    embed_tiny(class_tree, out, tiny_model_file)
+    monkeypatch.undo()
+    feats = featx.load(out)
+    row = list(feats.paths).index(str(ant))
+    assert feats.keys[row] == feats.keys[list(feats.paths).index(str(bee))]
+    ant.write_bytes(ant_bytes)
+    assert embed_tiny(class_tree, out, tiny_model_file).embedded == 1
+    feats = featx.load(out)
+    net = load_backbone(resolve(str(tiny_model_file), layer="pool"))
+    np.testing.assert_allclose(feats.X[list(feats.paths).index(str(ant))],
+                               net(decode_image(ant, (32, 32))[None])[0], atol=1e-6)
+
+
+def test_a_file_that_could_not_be_read_is_tried_again(class_tree, tmp_path, tiny_model_file,
+                                                      monkeypatch):
+    from featx.embedding import run as embedding_run
+
+    out = tmp_path / "f.h5"
+    moved = class_tree / "train" / "cats" / "cats1.jpg"
+    away = tmp_path / "away.jpg"
+    planned = embedding_run.plan
+
+    def plan_then_move(*args, **kwargs):
+        work = planned(*args, **kwargs)
+        moved.rename(away)
+        return work
+
+    monkeypatch.setattr(embedding_run, "plan", plan_then_move)
+    result = embed_tiny(class_tree, out, tiny_model_file)
+    monkeypatch.undo()
+    assert [f.reason for f in result.failures] == ["file vanished before it could be read"]
+    away.rename(moved)
+    again = embed_tiny(class_tree, out, tiny_model_file)
+    assert (again.embedded, again.failures) == (1, [])
+    assert len(featx.load(out)) == 12 and featx.load(out).errors == []
+
+
+def test_a_first_run_where_every_image_fails_records_the_failures(tmp_path, tiny_model_file):
+    bad = tmp_path / "bad"
+    for i in range(3):
+        (bad / "a").mkdir(parents=True, exist_ok=True)
+        (bad / "a" / f"{i}.jpg").write_text("not an image")
+    result = embed_tiny(bad, tmp_path / "f.h5", tiny_model_file)
+    assert result.embedded == 0 and len(result.failures) == 3
+    feats = featx.load(tmp_path / "f.h5")
+    assert len(feats) == 0 and len(feats.errors) == 3
