@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import errno
-import time
 import os
+import time
 from pathlib import Path
 
 import numpy as np
