@@ -162,6 +162,8 @@ def open_file(path: str | os.PathLike) -> h5py.File:
     except FileNotFoundError:
         raise
     except OSError as exc:
+        if not os.path.exists(path):  # removed while HDF5 opened it (a merge): not a damage
+            raise FileNotFoundError(path) from None
         raise FeatxError(f"{path}: not a readable HDF5 feature file ({exc})") from None
     if h5.attrs.get("format") != schema.FORMAT:
         h5.close()
