@@ -82,25 +82,26 @@ def test_the_allowed_expansion_is_set_by_an_environment_variable(bundle_file, tm
         bundle.load(bundle_file)
 
 
+def saved_as_version(bundle_file, path, version: str, monkeypatch):
+    """``bundle_file`` saved again at ``path`` as if by featx ``version``."""
+    model = bundle.load(bundle_file)
+    monkeypatch.setattr(bundle, "__version__", version)
+    bundle.save(path, model.model, model.features, model.head)
+    monkeypatch.undo()
+    return path
+
+
 def test_a_bundle_from_a_newer_featx_is_refused(bundle_file, tmp_path, monkeypatch):
     from featx import __version__
 
-    newer = tmp_path / "newer.skops"
-    model = bundle.load(bundle_file)
-    monkeypatch.setattr(bundle, "__version__", "99.0")
-    bundle.save(newer, model.model, model.features, model.head)
-    monkeypatch.undo()
+    newer = saved_as_version(bundle_file, tmp_path / "newer.skops", "99.0", monkeypatch)
     with pytest.raises(FeatxError, match=rf"newer\.skops: refused: written by featx 99\.0, newer "
                                          rf"than this featx {__version__}; upgrade featx"):
         bundle.load(newer)
 
 
 def test_a_bundle_from_an_older_featx_loads(bundle_file, tmp_path, monkeypatch):
-    older = tmp_path / "older.skops"
-    model = bundle.load(bundle_file)
-    monkeypatch.setattr(bundle, "__version__", "0.0.1")
-    bundle.save(older, model.model, model.features, model.head)
-    monkeypatch.undo()
+    older = saved_as_version(bundle_file, tmp_path / "older.skops", "0.0.1", monkeypatch)
     assert bundle.load(older).classes == ["ants", "bees"]
 
 
