@@ -1,6 +1,7 @@
 """What an incremental ``featx embed`` costs as the store grows: adding 100 images (a tiny backbone:
 VGG16 at 32 px, random weights, 512-d) to stores of 20k, 200k and 1M existing rows, and a rerun
-with nothing new against each.
+with nothing new against each, and how fast ``featx.load(STORE).X`` reads against a raw h5py read
+of the same features dataset.
 
 Each store is built first through the store's own writer (synthetic rows of the same
 configuration, as one source); then ``featx embed NEW100 STORE`` runs in a child process, then the
@@ -106,6 +107,33 @@ def embed(images: Path, out: Path) -> tuple[float, int, int]:
     return seconds, wchar, max(peak[0], store_bytes(out) - before)
 
 
+def reading(out: Path) -> tuple[float, float]:
+    """Best-of-3 seconds of ``featx.load(out).X`` and of a raw h5py read of its features."""
+    import h5py
+
+    import featx
+
+    def load() -> None:
+        with featx.load(out) as feats:
+            feats.X  # noqa: B018 (the read is what is timed)
+
+    def raw() -> None:
+        with h5py.File(out) as h5:
+            ds = next(iter(h5["configs"].values()))["content"]["features"]
+            ds.read_direct(np.empty(ds.shape, np.float32))
+
+    return best_of(3, load), best_of(3, raw)
+
+
+def best_of(repeats: int, call) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def measure(sizes: list[int], work: Path) -> list[dict]:
     images = work / "new100"
     make_images(images)
@@ -114,13 +142,16 @@ def measure(sizes: list[int], work: Path) -> list[dict]:
         out = work / f"store-{rows}.h5"
         build_store(out, rows)
         size = store_bytes(out)
+        load_s, raw_s = reading(out)
         add, written, extra = embed(images, out)
         rerun, _, _ = embed(images, out)
         found.append({"rows": rows, "store_mb": size / 1e6, "add_s": add, "written_mb":
-                      written / 1e6, "extra_mb": extra / 1e6, "rerun_s": rerun})
+                      written / 1e6, "extra_mb": extra / 1e6, "rerun_s": rerun,
+                      "load/raw": load_s / raw_s})
         print(f"# {rows:>8} rows ({size / 1e6:,.0f} MB): add 100 images {add:.2f} s, wrote "
               f"{written / 1e6:.2f} MB, peak extra disk {extra / 1e6:.2f} MB; rerun with "
-              f"nothing new {rerun:.2f} s", flush=True)
+              f"nothing new {rerun:.2f} s; featx.load {load_s * 1e3:.0f} ms vs raw read "
+              f"{raw_s * 1e3:.0f} ms", flush=True)
         out.unlink()
     return found
 
@@ -142,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"store_scale sizes={','.join(str(row['rows']) for row in rows)} "
           f"add_s={column('add_s')} written_mb={column('written_mb')} "
           f"extra_mb={column('extra_mb')} rerun_s={column('rerun_s')} "
+          f"load/raw={column('load/raw')} "
           f"add_large/small={large['add_s'] / small['add_s']:.2f} "
           f"written_large/small={large['written_mb'] / small['written_mb']:.2f} "
           f"rerun_large/small={large['rerun_s'] / small['rerun_s']:.2f}")
