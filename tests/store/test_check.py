@@ -151,3 +151,19 @@ def test_check_does_not_import_tensorflow(sound_file):
             "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code, str(sound_file)], check=True,
                    capture_output=True)
+
+
+def test_check_on_a_first_run_that_crashed_names_the_parts_waiting(tmp_path, capsys):
+    from featx.store.journal import write_part_file
+    from featx.store.shards import parts_dir
+    from featx.store.tables import Table
+    from featx.store.write import Batch
+    from tests.helpers import SYNTHETIC_ATTRS
+
+    out = tmp_path / "f.h5"
+    write_part_file(parts_dir(out) / "part-1-000001.h5", SYNTHETIC_ATTRS,
+                    Batch(["0" * 32], np.zeros((1, 4), np.float32), Table.empty("failed")))
+    assert main(["check", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "no such feature file (1 uncommitted parts wait in" in printed
+    assert "rerun `featx embed` to commit them" in printed
