@@ -80,21 +80,25 @@ class Update:
 
 
 class ContentIndex:
-    """What the store holds for one configuration (committed or in parts): the group ``name``
-    (``None``: not there yet), its content keys, and the reasons of content that failed."""
+    """What the store holds for one configuration: the group ``name`` (``None``: not there
+    yet), its committed content keys and those in parts, and the reasons of content that
+    failed."""
 
-    def __init__(self, name: str | None, keys: np.ndarray, failed: dict[str, str]):
+    def __init__(self, name: str | None, committed: KeyIndex, pending: KeyIndex,
+                 failed: dict[str, str]):
         self.name = name
-        self._index = KeyIndex(keys)
+        self._indexes = (committed, pending)
         self.failed = failed
 
     @classmethod
     def empty(cls) -> ContentIndex:
-        return cls(None, np.empty(0, KEY), {})
+        nothing = KeyIndex(np.empty(0, KEY))
+        return cls(None, nothing, nothing, {})
 
     def has(self, keys: Sequence[str] | np.ndarray) -> np.ndarray:
         """Whether each key's content is held."""
-        return self._index.find(np.asarray(keys, dtype=KEY)) >= 0
+        keys = np.asarray(keys, dtype=KEY)
+        return np.logical_or.reduce([index.find(keys) >= 0 for index in self._indexes])
 
 
 class Journal:
@@ -109,6 +113,7 @@ class Journal:
         self._seq = 0
         self._run = f"{os.getpid()}-{secrets.token_hex(4)}"  # never reuses a left-over part name
         self.snapshot: Snapshot | None = None
+        self._committed: dict[str, KeyIndex] = {}
 
     def __enter__(self) -> Journal:
         self._refuse_bad_paths()
@@ -146,31 +151,34 @@ class Journal:
             return None
         if not hits:
             return ContentIndex.empty()
-        _, keys, failed = tables[hits[0]]
+        _, pending, failed = tables[hits[0]]
         reasons = {k: r for t in failed for k, r in zip(t["key"].astype(str), t["reason"],
                                                         strict=True)}
-        return ContentIndex(hits[0], np.concatenate(keys), reasons)
+        return ContentIndex(hits[0], self._committed_keys(hits[0]),
+                            KeyIndex(np.concatenate([np.empty(0, KEY), *pending])), reasons)
 
     def entries(self, source: str, columns: Sequence[str] | None = None) -> Table | None:
         """The stored entries of ``source`` (``columns`` only, if given), or ``None``."""
         return self.snapshot.entries(source_name(source), columns) if self.snapshot else None
 
     def _content_tables(self) -> dict[str, tuple[dict, list[np.ndarray], list[Table]]]:
-        """Per configuration, committed or in parts: attributes, key arrays, failed tables."""
+        """Per configuration, committed or in parts: attributes, the key arrays of the parts
+        (the committed keys are indexed once, :meth:`_committed_keys`), failed tables."""
         found: dict[str, tuple[dict, list[np.ndarray], list[Table]]] = {}
 
-        def add(shard: Shard) -> None:
+        def add(shard: Shard, part: bool) -> None:
             for name, group in shard.configs.items():
                 _, keys, failed = found.setdefault(name, (attrs_of(group), [], []))
-                keys.append(read_column(group["content"], "key"))
+                if part:
+                    keys.append(read_column(group["content"], "key"))
                 failed.append(Table("failed", {c: read_column(group["failed"], c)
                                                for c in ("key", "reason")}))
 
         for shard in self.snapshot.shards if self.snapshot else []:
-            add(shard)
+            add(shard, part=False)
         for part in shards.pending_parts(self.out):
             with open_file(part) as h5:
-                add(Shard(h5))
+                add(Shard(h5), part=True)
         return found
 
     # ------------------------------------------------------------------ writing
@@ -228,10 +236,12 @@ class Journal:
         same = stored is not None and _same(stored, entries)
         out = {}
         if not same:
+            mine = set(entries["path"])
             for other, (_, group) in found.items():
-                rows = self.snapshot.entries(other) if other != name else None
-                claimed = np.isin(rows["path"], entries["path"]) if rows is not None else None
-                if claimed is not None and claimed.any():
+                paths = self.snapshot.entries(other, ["path"])["path"] if other != name else []
+                claimed = np.fromiter((p in mine for p in paths), bool, len(paths))
+                if claimed.any():
+                    rows = self.snapshot.entries(other)
                     entries = _inherit(entries, rows.take(np.flatnonzero(claimed)))
                     out[other] = SourceRows(attrs_of(group), rows.take(np.flatnonzero(~claimed)))
         attrs = attrs_of(found[name][1]) if name in found else {
@@ -251,8 +261,14 @@ class Journal:
         """The committed content keys of each configuration (new rows must not repeat them)."""
         if self.snapshot is None:
             return {}
-        return {name: KeyIndex(np.concatenate(self.snapshot.content_keys(name)))
-                for name in self.snapshot.configs()}
+        return {name: self._committed_keys(name) for name in self.snapshot.configs()}
+
+    def _committed_keys(self, config: str) -> KeyIndex:
+        """An index of the committed content keys of ``config``, built once per run."""
+        if config not in self._committed:
+            keys = self.snapshot.content_keys(config) if self.snapshot else []
+            self._committed[config] = KeyIndex(np.concatenate([np.empty(0, KEY), *keys]))
+        return self._committed[config]
 
     def _merge_shards(self) -> None:
         """Compact a small store into one file; merge a large store's newest deltas while the

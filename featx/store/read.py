@@ -40,13 +40,13 @@ class Shard:
             self.first = int(h5.attrs["seq_first"])
             self.last = int(h5.attrs["seq_last"])
 
-    @property
+    @cached_property
     def configs(self) -> dict[str, Mapping]:
         if self._v1 is not None:
             return self._v1.configs
         return dict(self.h5["configs"].items()) if "configs" in self.h5 else {}
 
-    @property
+    @cached_property
     def sources(self) -> dict[str, Mapping]:
         if self._v1 is not None:
             return self._v1.sources
@@ -58,6 +58,8 @@ class Snapshot:
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
+        self._configs: dict[str, dict] | None = None
+        self._sources: dict[str, tuple[Shard, Mapping]] | None = None
         for _ in range(OPEN_RETRIES):
             try:
                 self.shards = self._open()
@@ -107,6 +109,11 @@ class Snapshot:
 
     def configs(self) -> dict[str, dict]:
         """Every configuration in the store: group name -> its attributes (oldest shard's)."""
+        if self._configs is None:
+            self._configs = self._read_configs()
+        return self._configs
+
+    def _read_configs(self) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for shard in self.shards:
             for name, group in shard.configs.items():
@@ -115,6 +122,11 @@ class Snapshot:
 
     def sources(self) -> dict[str, tuple[Shard, Mapping]]:
         """Every source: group name -> (shard, group) of its latest entries, in listing order."""
+        if self._sources is None:
+            self._sources = self._read_sources()
+        return self._sources
+
+    def _read_sources(self) -> dict[str, tuple[Shard, Mapping]]:
         latest: dict[str, tuple[Shard, Mapping]] = {}
         for shard in self.shards:
             for name, group in shard.sources.items():
@@ -378,17 +390,17 @@ class _ContentMap:
         return self._indexes[shard]
 
     def gather(self, where: np.ndarray, dim: int) -> np.ndarray:
-        """The feature rows at ``where`` (pairs of shard and row), in that order."""
+        """The feature rows at ``where`` (pairs of shard and row), in that order. The rows of one
+        shard, all of it in order (a compacted store), are read straight into the result."""
         out = np.empty((len(where), dim), np.float32)
-        for shard in np.unique(where[:, 0]):
-            mine = np.flatnonzero(where[:, 0] == shard)
+        shards = where[:, 0]
+        one = len(shards) and (shards == shards[0]).all()
+        for shard in [shards[0]] if one else np.unique(shards):
+            mine = slice(None) if one else np.flatnonzero(shards == shard)
             rows = where[mine, 1]
             features = self._tables[shard]["features"]
-            if len(mine) == len(out) and np.array_equal(rows, np.arange(len(rows))):
-                if len(rows):
-                    features.read_direct(out, np.s_[0:len(rows)]) if hasattr(
-                        features, "read_direct") else out.__setitem__(slice(None),
-                                                                    features[:len(rows)])
+            if one and rows[0] == 0 and rows[-1] == len(rows) - 1 and (np.diff(rows) == 1).all():
+                features.read_direct(out, np.s_[:len(rows)])
                 continue
             lo, hi = int(rows.min()), int(rows.max()) + 1
             if (hi - lo) <= 4 * len(rows):
