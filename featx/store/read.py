@@ -107,6 +107,10 @@ class Snapshot:
         written = [str(s.h5.attrs.get("written", "")) for s in self.shards if s._v1 is None]
         return max(written, default="") or str(self.shards[0].h5.attrs.get("updated", ""))
 
+    def config_names(self) -> list[str]:
+        """The configurations in the store, by group name (no attribute read)."""
+        return list(dict.fromkeys(name for shard in self.shards for name in shard.configs))
+
     def configs(self) -> dict[str, dict]:
         """Every configuration in the store: group name -> its attributes (oldest shard's)."""
         if self._configs is None:
@@ -192,7 +196,7 @@ def open_file(path: str | os.PathLike) -> h5py.File:
 def choose_config(snapshot: Snapshot, config=None) -> str:
     """The name of the configuration ``config`` selects: ``None`` (the only one), a group name
     (or a unique prefix of one), or an object with ``mismatches(attrs)`` (a FeatureConfig)."""
-    configs = snapshot.configs()
+    configs = snapshot.config_names()
     if not configs:
         raise FeatxError(f"{snapshot.path}: holds no features yet")
     if config is None:
@@ -207,7 +211,7 @@ def choose_config(snapshot: Snapshot, config=None) -> str:
             return hits[0]
         raise FeatxError(f"{snapshot.path}: no single configuration named {config!r}; it holds "
                          f"{', '.join(configs)}")
-    hits = find_configs(configs, config)
+    hits = find_configs(snapshot.configs(), config)
     if len(hits) == 1:
         return hits[0]
     if not hits:
@@ -235,7 +239,6 @@ class Features:
         self.path = snapshot.path
         self.config = config
         self._snap = snapshot
-        self.meta = {**snapshot.configs()[config], "updated": snapshot.updated()}
         self._sources = [group["entries"] for _, group in snapshot.sources().values()
                          if config in attrs_of(group).get("configs", [])]
         self._columns: dict[str, np.ndarray] = {}
@@ -267,9 +270,14 @@ class Features:
     def close(self) -> None:
         self._snap.close()
 
-    @property
+    @cached_property
+    def meta(self) -> dict:
+        """The configuration's attributes, and when the store was last written (``updated``)."""
+        return {**self._snap.configs()[self.config], "updated": self._snap.updated()}
+
+    @cached_property
     def dim(self) -> int:
-        return int(self.meta.get("feature_dim", 0))
+        return int(self._content.dim)
 
     @cached_property
     def X(self) -> np.ndarray:  # noqa: N802 (scikit-learn naming)
@@ -362,6 +370,7 @@ class _ContentMap:
                         for shard in snapshot.shards]
         self._keys = snapshot.content_keys(config)
         self._indexes: dict[int, KeyIndex] = {}
+        self.dim = next(t["features"].shape[1] for t in self._tables if t is not None)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """``(shard, row)`` of each key, ``(-1, -1)`` where absent (the oldest shard wins).
@@ -372,7 +381,7 @@ class _ContentMap:
         where = np.full((len(keys), 2), -1, dtype=np.int64)
         if self._keys and len(self._keys[0]) and len(keys):
             n = min(len(keys), len(self._keys[0]))
-            same = np.flatnonzero(keys[:n] == self._keys[0][:n])
+            same = np.flatnonzero((_words(keys[:n]) == _words(self._keys[0][:n])).all(axis=1))
             where[same, 0], where[same, 1] = 0, same
         rest = np.flatnonzero((where[:, 0] < 0) & (keys != b""))
         for shard in [*range(1, len(self._keys)), 0]:
@@ -409,6 +418,11 @@ class _ContentMap:
                 unique, inverse = np.unique(rows, return_inverse=True)
                 out[mine] = features[unique][inverse]
         return out
+
+
+def _words(keys: np.ndarray) -> np.ndarray:
+    """Content keys as rows of four 64-bit words (compared faster than 32-byte strings)."""
+    return np.ascontiguousarray(keys, dtype=schema.KEY).view(np.uint64).reshape(-1, 4)
 
 
 def load(path: str | os.PathLike, config=None) -> Features:
