@@ -72,10 +72,13 @@ def make_images(folder: Path, n: int = 100) -> None:
 
 
 def store_bytes(out: Path) -> int:
-    """Bytes of the store's files: the base and everything in ``OUT.parts``."""
-    total = out.stat().st_size if out.exists() else 0
+    """Bytes of the store's files: the base, a temporary file beside it (a compaction under
+    way), and everything in ``OUT.parts``."""
     parts = Path(f"{out}.parts")
-    for path in parts.iterdir() if parts.is_dir() else []:
+    files = [out, *out.parent.glob(f".{out.name}.tmp-*"),
+             *(parts.iterdir() if parts.is_dir() else [])]
+    total = 0
+    for path in files:
         try:
             total += path.stat().st_size
         except FileNotFoundError:
