@@ -9,7 +9,8 @@
 
 The package reads as its dataflow (see docs/architecture.md): :mod:`featx.images` ->
 :mod:`featx.backbones` -> :mod:`featx.store` -> :mod:`featx.embedding` -> :mod:`featx.learn` ->
-:mod:`featx.extractor`, :mod:`featx.experiment` -> :mod:`featx.cli`.
+:mod:`featx.auditing` -> :mod:`featx.report` -> :mod:`featx.extractor`, :mod:`featx.experiment` ->
+:mod:`featx.cli`.
 """
 
 from importlib import import_module
@@ -31,6 +32,7 @@ _EXPORTS = {
     "head_grid": "featx.learn.heads",
     "train": "featx.learn.train",
     "predict": "featx.learn.predict",
+    "audit": "featx.auditing.run",
     "dask_backend": "featx._dask",
 }
 

@@ -160,6 +160,13 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB by the colour rule of this module (for pictures of the
+    images, such as a report's thumbnails)."""
+    img = _to_8bit(img)
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
 def _to_uint8(pixels: np.ndarray) -> np.ndarray:
     """Float pixels clipped to 0..255; integer ones clipped to 0..65535 and scaled down by 257,
     in place where the type allows (16-bit data never widens)."""

@@ -361,6 +361,13 @@ class Features:
         return duplicate_groups(self._column("key")[self._selected],
                                 self._column("label")[self._selected], self.split)
 
+    def to_pandas(self, vector: bool = False):
+        """A pandas DataFrame, one row per entry: path, label, split, key and the features (one
+        column each, or one ``features`` column of vectors); see :mod:`featx.store.export`."""
+        from featx.store.export import to_pandas
+
+        return to_pandas(self, vector)
+
 
 class _ContentMap:
     """Where each content key of one configuration lives: (shard, row)."""

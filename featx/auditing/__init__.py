@@ -1,0 +1,1 @@
+"""Auditing a data set from its cached features: duplicates, leaks, label errors, outliers."""
