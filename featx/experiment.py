@@ -37,6 +37,7 @@ from featx.errors import FeatxError
 from featx.learn.heads import get_head, select_heads
 from featx.learn.search import Result
 from featx.learn.train import train
+from featx.report.train_page import report_training
 
 SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
 DATA_KEYS = {"source", "test_size", "hint"}
@@ -88,8 +89,9 @@ def load_spec(path: str | os.PathLike) -> Spec:
 
 def run_spec(spec: Spec, log: Callable[[str], object] = print,
              quiet: bool = False) -> list[Result]:
-    """Embed the spec's images into its feature file (cached), then train and report; ``quiet``:
-    no progress bar and no line per head. A missing source with a ``hint`` is one line."""
+    """Embed the spec's images into its feature file (cached), then train and report (with
+    ``report.html``); ``quiet``: no progress bar and no line per head. A missing source with a
+    ``hint`` is one line."""
     if spec.hint and not os.path.exists(spec.source):
         raise FeatxError(f"[data] source {spec.source} does not exist; {spec.hint}")
     os.makedirs(os.path.dirname(os.path.abspath(spec.features)), exist_ok=True)
@@ -98,7 +100,7 @@ def run_spec(spec: Spec, log: Callable[[str], object] = print,
     result = embed(spec.source, spec.features, backbone=backbone, progress=not quiet, **options)
     log(result.report())
     return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, quiet=quiet,
-                 **spec.train)
+                 report=report_training, **spec.train)
 
 
 def _check_keys(path, where: str, table: dict, known: set[str]) -> None:

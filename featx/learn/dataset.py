@@ -48,6 +48,7 @@ class Dataset:
     meta: dict
     paths_test: list[str]
     warnings: list[str] = field(default_factory=list)
+    paths_train: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -97,7 +98,7 @@ def _split(feats: Features, path, test_size: float | None, seed: int,
     check_finite(X, paths, path)
     classes = sorted(set(y[train]))
     return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta,
-                   [paths[i] for i in test], warnings)
+                   [paths[i] for i in test], warnings, [paths[i] for i in train])
 
 
 def _duplicates(feats: Features, labelled: np.ndarray, train: np.ndarray, test: np.ndarray,

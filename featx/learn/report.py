@@ -4,7 +4,9 @@
 >>> from featx.learn.search import evaluate
 >>> data = load_dataset("features.h5")
 >>> result = evaluate("centroid", data, cv=2)
->>> write_report("runs/centroid", result, data, "accuracy")
+>>> table = write_report("runs/centroid", result, data, "accuracy")
+>>> table.paths == data.paths_test
+True
 >>> sorted(os.listdir("runs/centroid"))  # doctest: +NORMALIZE_WHITESPACE
 ['classification_report.txt', 'confusion_matrix.png', 'confusion_matrix.txt', 'cv_results.csv',
  'heldout_predictions.csv', 'summary.json']
@@ -27,9 +29,11 @@ from featx.learn.search import Result
 HELDOUT_PREDICTIONS = "heldout_predictions.csv"
 
 
-def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scoring: str) -> None:
+def write_report(folder: str | os.PathLike, result: Result, data: Dataset,
+                 scoring: str) -> Predictions:
     """summary.json, classification_report.txt, confusion_matrix.{txt,png}, cv_results.csv and
-    heldout_predictions.csv (every held-out image: true and predicted class, scores)."""
+    heldout_predictions.csv (every held-out image: true and predicted class, scores); returns
+    the held-out predictions."""
     os.makedirs(folder, exist_ok=True)
     write_json(os.path.join(folder, "summary.json"), summary(result, data, scoring))
     note = untrained_note(data)
@@ -46,7 +50,9 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset, scori
     write_csv(os.path.join(folder, "cv_results.csv"),
               [{**params, "mean_test_score": m, "std_test_score": s, "rank": r}
                for params, m, s, r in _cv_rows(result.search)])
-    heldout(result, data).write_csv(os.path.join(folder, HELDOUT_PREDICTIONS))
+    table = heldout(result, data)
+    table.write_csv(os.path.join(folder, HELDOUT_PREDICTIONS))
+    return table
 
 
 def heldout(result: Result, data: Dataset) -> Predictions:

@@ -18,13 +18,15 @@ import difflib
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from featx import SEED
 from featx._text import format_table, write_csv, write_json
 from featx.errors import FeatxError
 from featx.learn import bundle
-from featx.learn.dataset import load_dataset
+from featx.learn.dataset import Dataset, load_dataset
 from featx.learn.heads import HEADS, select_heads
+from featx.learn.predictions import Predictions
 from featx.learn.report import (
     HELDOUT_PREDICTIONS,
     comparison_row,
@@ -35,14 +37,30 @@ from featx.learn.report import (
 from featx.learn.search import Result, best, evaluate
 
 
+@dataclass
+class Training:
+    """A finished :func:`train`: the feature file, the output folder, the data set, every head's
+    result and held-out predictions (by head), and the chosen result."""
+
+    features: str
+    out: str
+    data: Dataset
+    results: list[Result]
+    heldout: dict[str, Predictions]
+    chosen: Result
+
+
 def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os.PathLike, *,
           cv: int = 5, scoring: str = "accuracy", n_jobs: int | None = None,
           test_size: float | None = None, grids: Mapping[str, Mapping] | None = None,
           seed: int = SEED, log: Callable[[str], object] = print,
           quiet: bool = False, config: str | None = None,
-          drop_leaks: bool = False) -> list[Result]:
+          drop_leaks: bool = False,
+          report: Callable[[Training], str] | None = None) -> list[Result]:
     """Search, evaluate and report every head of ``heads`` (names, or ``"all"``); write the best
-    one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head.
+    one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head. ``report``
+    writes a page of the finished :class:`Training` and returns its path (``featx train`` passes
+    :func:`featx.report.train_page.report_training`).
 
     The held-out rows are those of :func:`featx.learn.dataset.load_dataset` (with its
     ``config`` and ``drop_leaks``); its warnings about exact duplicates are logged first.
@@ -58,12 +76,12 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
             f"({data.held_out}); classes {', '.join(data.classes)}")
     if data.untrained:
         log(untrained_note(data).strip())
-    results = []
+    results, tables = [], {}
     for name in heads:
         result = evaluate(name, data, cv=cv, scoring=scoring, n_jobs=n_jobs,
                           grid=(grids or {}).get(name), seed=seed)
         results.append(result)
-        write_report(os.path.join(out, name), result, data, scoring)
+        tables[name] = write_report(os.path.join(out, name), result, data, scoring)
         if not quiet:
             log(f"{name}: CV {scoring} {result.cv_score:.4f} ± {result.cv_std:.4f}, held-out "
                 f"accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s), best "
@@ -90,6 +108,10 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
     log(f"wrote {os.path.join(out, 'model.skops')}, {os.path.join(out, 'summary.json')}, "
         f"{os.path.join(out, HELDOUT_PREDICTIONS)} and the reports in "
         f"{os.path.join(out, chosen.head)}")
+    if report:
+        page = report(Training(os.fspath(features), os.fspath(out), data, results, tables,
+                               chosen))
+        log(f"wrote the report {page}")
     return results
 
 
