@@ -26,6 +26,8 @@ LAYERS = [
     ("featx._dask",),
     ("featx.embedding",),
     ("featx.learn",),
+    ("featx.auditing",),
+    ("featx.report",),
     ("featx.extractor", "featx.experiment"),
     ("featx.cli",),
     ("featx.__main__",),

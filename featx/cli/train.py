@@ -5,12 +5,15 @@ and evaluated on the held-out rows: the file's test or val split, else --test-si
 rows. The head with the best CV score is chosen; ties go to the smaller spread across folds, then
 to the first in the order logreg, linear-svm, rbf-svm, knn, centroid. DIR gets the chosen head's
 model.skops, summary.json and heldout_predictions.csv (every held-out image with its true and
-predicted class and scores), comparison.csv, and the reports of each head in DIR/HEAD/.
+predicted class and scores), comparison.csv, report.html (the heads compared, held-out metrics,
+the misclassified held-out images with their nearest training images, a map of the features;
+see docs/audit.md), and the reports of each head in DIR/HEAD/.
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from featx.cli.options import (
     EXIT_OK,
@@ -23,6 +26,7 @@ from featx.cli.options import (
     add_quiet_option,
     out_folder,
 )
+from featx.report.data import MAPS
 
 
 def add_parser(subparsers) -> None:
@@ -38,8 +42,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--drop-leaks", action="store_true",
                    help="leave out held-out images that have an exact copy among the training "
                    "images (by default they stay, with a warning)")
+    p.add_argument("--map", choices=MAPS, default="pca",
+                   help="the 2-D map of the features in report.html (umap needs umap-learn)")
     add_config_option(p)
-    add_out_option(p, "the reports, heldout_predictions.csv and model.skops")
+    add_out_option(p, "the reports, heldout_predictions.csv, report.html and model.skops")
     add_quiet_option(p)
     add_dask_options(p)
     p.set_defaults(run=run)
@@ -48,9 +54,11 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from featx._dask import dask_backend
     from featx.learn.train import train
+    from featx.report.train_page import report_training
 
     with dask_backend(args.scheduler, args.workers):
         train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
               n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet,
-              config=args.config, drop_leaks=args.drop_leaks)
+              config=args.config, drop_leaks=args.drop_leaks,
+              report=partial(report_training, feature_map=args.map))
     return EXIT_OK
