@@ -105,13 +105,11 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
     if tied:
         log(f"  (tied on CV {scoring} with {', '.join(tied)}: chosen by the smaller spread "
             f"across folds, then the order {', '.join(HEADS)})")
+    page = report(Training(os.fspath(features), os.fspath(out), data, results, tables,
+                           chosen)) if report else None
     log(f"wrote {os.path.join(out, 'model.skops')}, {os.path.join(out, 'summary.json')}, "
-        f"{os.path.join(out, HELDOUT_PREDICTIONS)} and the reports in "
-        f"{os.path.join(out, chosen.head)}")
-    if report:
-        page = report(Training(os.fspath(features), os.fspath(out), data, results, tables,
-                               chosen))
-        log(f"wrote the report {page}")
+        f"{os.path.join(out, HELDOUT_PREDICTIONS)}{f', {page}' if page else ''} and the reports "
+        f"in {os.path.join(out, chosen.head)}")
     return results
 
 

@@ -89,7 +89,8 @@ def test_quiet_prints_only_the_outcome(features_file, tmp_path, capsys):
     head = json.loads((out / "summary.json").read_text())["head"]
     assert len(lines) in (2, 3) and lines[0].startswith(f"best head {head}: held-out accuracy")
     assert lines[-1] == (f"wrote {out / 'model.skops'}, {out / 'summary.json'}, "
-                        f"{out / 'heldout_predictions.csv'} and the reports in {out / head}")
+                        f"{out / 'heldout_predictions.csv'}, {out / 'report.html'} and the "
+                        f"reports in {out / head}")
 
 
 def test_without_a_held_out_split_a_stratified_fraction_is_held_out(tmp_path):

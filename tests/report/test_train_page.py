@@ -47,7 +47,8 @@ def test_train_writes_a_report_with_every_section_and_the_mistakes_with_neighbou
     out = tmp_path / "run"
     assert main(["train", str(features), "--head", "all", "--cv", "3", "--n-jobs", "1",
                  "--out", str(out)]) == 0
-    assert f"wrote the report {out / 'report.html'}" in capsys.readouterr().out
+    assert f"heldout_predictions.csv, {out / 'report.html'} and the reports in" in \
+        capsys.readouterr().out
     page = check_page(out / "report.html", SECTIONS)
     with open(out / "heldout_predictions.csv", newline="") as fh:
         predictions = list(csv.DictReader(fh))
