@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from featx import SEED
 from featx.auditing.options import (
     CHECKS,
     DEFAULT_FOLDS,
@@ -32,6 +33,7 @@ from featx.cli.options import (
     names,
     out_folder,
 )
+from featx.errors import FeatxError
 
 SHOWN = 10  # findings of each kind listed on the terminal by default
 
@@ -53,7 +55,7 @@ def add_parser(subparsers) -> None:
                    help="outliers: nearest images of the same class to measure against")
     p.add_argument("--outlier-z", type=float, default=DEFAULT_OUTLIER_Z, metavar="Z",
                    help="outliers: robust z-score of the distance above which an image is one")
-    p.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds")
+    p.add_argument("--seed", type=int, default=SEED, help="seed of the cross-validation folds")
     p.add_argument("--limit", type=int, default=SHOWN, metavar="N",
                    help="findings of each kind listed here (audit.csv has them all)")
     add_config_option(p)
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from featx.report.audit_page import CSV, write_audit_report
 
     out = out_folder(args.out)
+    if args.limit < 0:
+        raise FeatxError(f"--limit is a number of findings to list, at least 0, got {args.limit}")
     options = AuditOptions(tuple(args.checks), args.threshold, args.head, args.folds,
                            args.neighbours, args.outlier_z, args.seed)
     result = run_audit(as_input(args.features, args.config), options)

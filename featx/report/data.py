@@ -130,7 +130,8 @@ class ReportData:
             y_pred=table.predicted, X_test=data.X_test, scores=table.scores,
             score_names=table.score_names,
             comparison=[{**row, "best_params": _params(row["best_params"])} for row in rows],
-            best=training.results.index(chosen), held_out=data.held_out, config=dict(data.meta),
+            best=next(i for i, r in enumerate(training.results) if r is chosen),
+            held_out=data.held_out, config=dict(data.meta),
             notes=notes, predictions_file=HELDOUT_PREDICTIONS,
             learning_curve=learning_curve, feature_map=feature_map)
 

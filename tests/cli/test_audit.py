@@ -43,6 +43,7 @@ def test_one_configuration_of_several_is_chosen_with_config(features_file, tmp_p
     (["audit", "{file}", "--out", "{tmp}/a", "--head", "nope"], "invalid choice: 'nope'"),
     (["audit", "{file}", "--out", "{file}"], "is a file; --out names the folder"),
     (["audit", "{file}"], "the following arguments are required: --out"),
+    (["audit", "{file}", "--out", "{tmp}/a", "--limit", "-1"], "--limit is a number of findings"),
 ])
 def test_usage_errors_exit_2_with_one_line(features_file, tmp_path, capsys, args, message):
     args = [a.format(tmp=tmp_path, file=features_file) for a in args]
