@@ -9,7 +9,7 @@
 
 The package reads as its dataflow (see docs/architecture.md): :mod:`featx.images` ->
 :mod:`featx.backbones` -> :mod:`featx.store` -> :mod:`featx.embedding` -> :mod:`featx.learn` ->
-:mod:`featx.extractor`, :mod:`featx.experiment` -> :mod:`featx.cli`.
+:mod:`featx.finetuning` -> :mod:`featx.extractor`, :mod:`featx.experiment` -> :mod:`featx.cli`.
 """
 
 from importlib import import_module
@@ -31,6 +31,8 @@ _EXPORTS = {
     "head_grid": "featx.learn.heads",
     "train": "featx.learn.train",
     "predict": "featx.learn.predict",
+    "CORAL": "featx.learn.coral",
+    "finetune": "featx.finetuning",
     "dask_backend": "featx._dask",
 }
 

@@ -26,6 +26,7 @@ LAYERS = [
     ("featx._dask",),
     ("featx.embedding",),
     ("featx.learn",),
+    ("featx.finetuning",),
     ("featx.extractor", "featx.experiment"),
     ("featx.cli",),
     ("featx.__main__",),
