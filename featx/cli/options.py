@@ -3,8 +3,8 @@ the rule for outputs, and the exit codes of ``featx``.
 
 Every option's help shows its default. Errors, the parser's included, are one line:
 ``featx: error: ...`` and exit status 2. Outputs follow one rule: ``embed`` writes the feature
-file named by its OUT argument, every other command writes its files into the folder ``--out
-DIR``; missing parent folders are created.
+file named by its OUT argument and ``finetune`` the model file named by its, every other command
+writes its files into the folder ``--out DIR``; missing parent folders are created.
 
 Importing this module imports neither TensorFlow nor scikit-learn, so ``featx --help`` stays fast.
 """
