@@ -9,8 +9,8 @@
 
 The package reads as its dataflow (see docs/architecture.md): :mod:`featx.images` ->
 :mod:`featx.backbones` -> :mod:`featx.store` -> :mod:`featx.embedding` -> :mod:`featx.learn` ->
-:mod:`featx.auditing` -> :mod:`featx.report` -> :mod:`featx.extractor`, :mod:`featx.experiment` ->
-:mod:`featx.cli`.
+:mod:`featx.auditing` -> :mod:`featx.report` -> :mod:`featx.finetuning` -> :mod:`featx.extractor`,
+:mod:`featx.experiment` -> :mod:`featx.cli`.
 """
 
 from importlib import import_module
@@ -33,6 +33,8 @@ _EXPORTS = {
     "train": "featx.learn.train",
     "predict": "featx.learn.predict",
     "audit": "featx.auditing.run",
+    "CORAL": "featx.learn.coral",
+    "finetune": "featx.finetuning",
     "dask_backend": "featx._dask",
 }
 

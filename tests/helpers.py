@@ -14,6 +14,9 @@ SHARED = REPO.parent / "shared"
 LITE0_FILE = SHARED / "backbones" / "efficientnet_lite0_imagenet.keras"
 HYMENOPTERA = SHARED / "data" / "hymenoptera"
 
+TINY_FINETUNE = dict(epochs=2, batch_size=8, patience=2, cv=2)
+"""Fine-tuning options that keep a test run to seconds."""
+
 needs_shared = pytest.mark.skipif(not LITE0_FILE.exists() or not HYMENOPTERA.is_dir(),
                                   reason="../shared (backbones and hymenoptera) not present")
 

@@ -28,6 +28,7 @@ LAYERS = [
     ("featx.learn",),
     ("featx.auditing",),
     ("featx.report",),
+    ("featx.finetuning",),
     ("featx.extractor", "featx.experiment"),
     ("featx.cli",),
     ("featx.__main__",),

@@ -53,11 +53,11 @@ class Backbone:
         import keras
         import tensorflow as tf
 
-        model, layer = _cut_model(config)
-        height, width = _input_size(model, config)
+        model, layer = cut_model(config)
+        height, width = model_input_size(model, config)
         self.config = config.resolved(layer, (height, width))
         features = keras.Model(model.inputs, model.get_layer(layer).output)
-        preprocess = _preprocess_fn(config.preprocess)
+        preprocess = preprocess_fn(config.preprocess)
         reduce = _pooling_fn(config.pooling)
 
         @tf.function(input_signature=[tf.TensorSpec([None, height, width, 3], tf.uint8)])
@@ -161,7 +161,7 @@ def model_layers(config: FeatureConfig) -> tuple[list[dict], str | None]:
     layers are cut points too; a model file is loaded."""
     with quiet_start():
         if config.is_file:
-            model = _load_model_file(config.model_file)
+            model = load_model_file(config.model_file)
             pools = _pooling_layers(model)
             default = config.layer or (pools[-1] if pools else None)
         else:
@@ -180,10 +180,13 @@ def _shape(layer) -> str:
         return "?"
 
 
-def _cut_model(config: FeatureConfig):
-    """The Keras model to cut and the name of the layer to cut it at."""
+def cut_model(config: FeatureConfig):
+    """``(model, layer)``: the Keras model of ``config`` (built with its weights, or loaded from
+    its file) and the name of the layer features are cut at (the configured one, else the
+    backbone's default: a registry entry's layer or output, a model file's last pooling layer).
+    A layer the model lacks is a :class:`FeatxError` naming the closest ones."""
     if config.is_file:
-        model = _load_model_file(config.model_file)
+        model = load_model_file(config.model_file)
         layer = config.layer or _last_pooling_layer(model, config.model_file)
     else:
         spec = registry.get(config.backbone)
@@ -225,7 +228,9 @@ def _build(spec: registry.BackboneSpec, config: FeatureConfig, include_top: bool
         ) from None
 
 
-def _load_model_file(path: str):
+def load_model_file(path: str):
+    """A Keras model file loaded without compiling it; an unreadable one is a
+    :class:`FeatxError` naming the file."""
     import keras
 
     try:
@@ -249,7 +254,9 @@ def _layer_names(model) -> list[str]:
     return [layer.name for layer in model.layers]
 
 
-def _input_size(model, config: FeatureConfig) -> tuple[int, int]:
+def model_input_size(model, config: FeatureConfig) -> tuple[int, int]:
+    """``(height, width)`` images enter ``model`` at: the configured input size, which must
+    agree with a fixed model input, else the model's fixed input size."""
     shape = model.input_shape
     if isinstance(shape, list) or len(shape) != 4 or shape[-1] != 3:
         raise FeatxError(f"backbone input must be one (height, width, 3) image, got {shape}")
@@ -263,7 +270,9 @@ def _input_size(model, config: FeatureConfig) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _preprocess_fn(module: str):
+def preprocess_fn(module: str):
+    """The ``preprocess_input`` of ``keras.applications.<module>`` (float RGB 0..255 in), or the
+    identity for ``none``."""
     if module == registry.PREPROCESS_NONE:
         return lambda x: x
     return importlib.import_module(f"keras.applications.{module}").preprocess_input

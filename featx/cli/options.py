@@ -2,9 +2,9 @@
 the rule for outputs, and the exit codes of ``featx``.
 
 Every option's help shows its default. Errors, the parser's included, are one line:
-``featx: error: ...`` and exit status 2. Outputs follow one rule: ``embed`` and ``export`` write
-the one file named by their OUT argument, every other command writes its files into the folder
-``--out DIR``; missing parent folders are created.
+``featx: error: ...`` and exit status 2. Outputs follow one rule: ``embed``, ``export`` and
+``finetune`` write the one file named by their OUT argument (features, an export, a model), every
+other command writes its files into the folder ``--out DIR``; missing parent folders are created.
 
 Importing this module imports neither TensorFlow nor scikit-learn, so ``featx --help`` stays fast.
 """

@@ -1,7 +1,10 @@
-"""featx predict BUNDLE SOURCE --out DIR: label images with a trained model bundle.
+"""featx predict MODEL SOURCE --out DIR: label images with a trained model bundle or a
+fine-tuned classifier.
 
-SOURCE is images (a folder or a .csv/.txt list), embedded with the bundle's exact feature
-configuration, or a feature file of that configuration. DIR/predictions.csv gets one row per
+MODEL is a model bundle (model.skops from `featx train` or `featx run`): SOURCE is images (a
+folder or a .csv/.txt list), embedded with the bundle's exact feature configuration, or a feature
+file of that configuration. Or MODEL is a .keras classifier from `featx finetune`: SOURCE is
+images, classified from their pixels. DIR/predictions.csv gets one row per
 image: path, label (when the source has one), predicted, the head's scores (proba_CLASS, or
 decision scores for heads without probabilities) and error (why an image could not be
 predicted). Exit status 1 when some images failed.
@@ -28,13 +31,15 @@ PREDICTIONS = "predictions.csv"
 
 
 def add_parser(subparsers) -> None:
-    p = add_command(subparsers, "predict", "predict images with a model bundle", __doc__)
-    p.add_argument("bundle", help="model.skops written by `featx train` or `featx run`")
+    p = add_command(subparsers, "predict", "predict images with a model bundle or a fine-tuned "
+                    "classifier", __doc__)
+    p.add_argument("bundle", metavar="MODEL", help="model.skops written by `featx train` or "
+                   "`featx run`, or a .keras classifier written by `featx finetune`")
     p.add_argument("source", help="images (folder, .csv/.txt list) or an HDF5 feature file")
     add_out_option(p, PREDICTIONS)
     p.add_argument("--cache", default=None, metavar="FILE",
-                   help="HDF5 feature file to reuse and extend, e.g. the training file "
-                   "(default: a temporary file)")
+                   help="HDF5 feature file to reuse and extend, e.g. the training file; model "
+                   "bundles only (default: a temporary file)")
     add_batch_size_option(p)
     add_quiet_option(p)
     p.set_defaults(run=run)

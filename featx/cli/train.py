@@ -8,6 +8,11 @@ model.skops, summary.json and heldout_predictions.csv (every held-out image with
 predicted class and scores), comparison.csv, report.html (the heads compared, held-out metrics,
 the misclassified held-out images with their nearest training images, a map of the features;
 see docs/audit.md), and the reports of each head in DIR/HEAD/.
+
+With --adapt-to TARGET.h5 (features of another domain, e.g. other cameras or lighting), the
+training rows are mapped onto the target domain by CORAL before the search, and every head is
+scored on the target's labelled rows, with and without adaptation (unadapted_accuracy in
+comparison.csv and summary.json). The bundle is the head alone: it applies to target features.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--map", choices=MAPS, default="pca",
                    help="the 2-D map of the features in report.html (umap needs umap-learn)")
     add_config_option(p)
+    p.add_argument("--adapt-to", default=None, metavar="TARGET.h5",
+                   help="feature file of a target domain (the same feature configuration, "
+                   "labels only where known): train on the training rows mapped onto it by "
+                   "CORAL, score on its labelled rows, with and without adaptation (default: no "
+                   "adaptation)")
     add_out_option(p, "the reports, heldout_predictions.csv, report.html and model.skops")
     add_quiet_option(p)
     add_dask_options(p)
@@ -59,6 +69,6 @@ def run(args: argparse.Namespace) -> int:
     with dask_backend(args.scheduler, args.workers):
         train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
               n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet,
-              config=args.config, drop_leaks=args.drop_leaks,
+              config=args.config, drop_leaks=args.drop_leaks, adapt_to=args.adapt_to,
               report=partial(report_training, feature_map=args.map))
     return EXIT_OK

@@ -75,10 +75,25 @@ def _draw(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 def _score(model, data: Dataset, idx: np.ndarray) -> float:
     fitted = clone(model)
     if "n_neighbors" in fitted.named_steps["clf"].get_params():
-        fitted.set_params(clf__n_neighbors=min(fitted.get_params()["clf__n_neighbors"], len(idx)))
+        fitted.set_params(clf__n_neighbors=neighbours(fitted.get_params()["clf__n_neighbors"],
+                                                      data.y_train[idx]))
     with quiet_fits():
         fitted.fit(data.X_train[idx], data.y_train[idx])
     return float(fitted.score(data.X_test, data.y_test))
+
+
+def neighbours(k: int, y: Sequence) -> int:
+    """A k-NN vote that these training labels can decide: at most the smallest class's count,
+    and odd when lowered (with 1 or 2 shots, 1-NN: two neighbours of two classes tie, and the tie
+    would go to the first class every time).
+
+    >>> [neighbours(5, ["a"] * k + ["b"] * k) for k in (1, 2, 3, 4, 5, 9)]
+    [1, 1, 3, 3, 5, 5]
+    """
+    smallest = int(min(np.unique(np.asarray(y), return_counts=True)[1]))
+    if k <= smallest:
+        return k
+    return smallest if smallest % 2 else smallest - 1
 
 
 def plot_curve(rows: Sequence[dict], path: str | os.PathLike, title: str) -> None:

@@ -29,10 +29,12 @@ from sklearn.model_selection import train_test_split
 from featx import SEED
 from featx.errors import FeatxError
 from featx.images.sources import split_name
+from featx.store.groups import duplicate_groups
 from featx.store.read import Features, load
 
 HELD_OUT_SPLITS = ("test", "val", "valid", "validation", "dev")
 DEFAULT_TEST_SIZE = 0.25
+FEATURE_SUFFIXES = (".h5", ".hdf5")
 
 
 @dataclass
@@ -77,35 +79,59 @@ def load_dataset(path: str | os.PathLike, test_size: float | None = None,
 def _split(feats: Features, path, test_size: float | None, seed: int,
            drop_leaks: bool) -> Dataset:
     paths = [str(p) for p in feats.paths]
-    labelled = feats.y >= 0
+    names = np.asarray([*feats.label_names, ""], dtype=object)
+    y = names[feats.y]  # -1 (unlabelled) picks ""
+    rows = hold_out(y, feats.split, feats.keys, test_size, seed, drop_leaks, path)
+    X = feats.X  # noqa: N806
+    check_finite(X, paths, path)
+    train, test = rows.train, rows.test
+    return Dataset(X[train], y[train], X[test], y[test], sorted(set(y[train])), rows.how,
+                   feats.meta, [paths[i] for i in test], rows.warnings,
+                   [paths[i] for i in train])
+
+
+@dataclass
+class HeldOut:
+    """Row indices to train on and to hold out, how the held-out rows were chosen, and the
+    warnings about exact duplicates."""
+
+    train: np.ndarray
+    test: np.ndarray
+    how: str
+    warnings: list[str]
+
+
+def hold_out(labels: Sequence[str], splits: Sequence[str], keys: Sequence[str],
+             test_size: float | None = None, seed: int = SEED, drop_leaks: bool = False,
+             source: str | os.PathLike = "") -> HeldOut:
+    """The held-out rule of this module for labelled rows (``labels``: class names, "" where
+    unlabelled), their ``splits`` and content ``keys``; ``source`` names them in errors."""
+    labels = np.asarray(labels, dtype=object)
+    labelled = labels != ""
     if not labelled.any():
-        raise FeatxError(f"{path}: no labelled rows to train on")
-    y = np.asarray(feats.label_names, dtype=object)[np.maximum(feats.y, 0)]
-    split = np.array([split_name(s) for s in feats.split], dtype=object)
+        raise FeatxError(f"{source}: no labelled rows to train on")
+    split = np.array([split_name(s) for s in splits], dtype=object)
     held = next((s for s in HELD_OUT_SPLITS if (labelled & (split == s)).any()), None)
     if test_size is None and held:
         train, test = (np.flatnonzero(labelled & (split == s)) for s in ("train", held))
         if not len(train):
-            raise FeatxError(f"{path}: has a {held!r} split but no labelled 'train' rows")
+            raise FeatxError(f"{source}: has a {held!r} split but no labelled 'train' rows")
         how = f"split {held!r}"
     else:
         size = test_size or DEFAULT_TEST_SIZE
         train, test = train_test_split(np.flatnonzero(labelled), test_size=size,
-                                       stratify=y[labelled], random_state=seed)
+                                       stratify=labels[labelled], random_state=seed)
         how = f"stratified random {size:g} of the labelled rows (seed {seed})"
-    test, warnings = _duplicates(feats, labelled, train, test, drop_leaks)
-    X = feats.X  # noqa: N806
-    check_finite(X, paths, path)
-    classes = sorted(set(y[train]))
-    return Dataset(X[train], y[train], X[test], y[test], classes, how, feats.meta,
-                   [paths[i] for i in test], warnings, [paths[i] for i in train])
+    test, warnings = _duplicates(np.asarray(keys), labels, split, train, test, drop_leaks,
+                                 source)
+    return HeldOut(train, test, how, warnings)
 
 
-def _duplicates(feats: Features, labelled: np.ndarray, train: np.ndarray, test: np.ndarray,
-                drop_leaks: bool) -> tuple[np.ndarray, list[str]]:
+def _duplicates(keys: np.ndarray, labels: np.ndarray, split: np.ndarray, train: np.ndarray,
+                test: np.ndarray, drop_leaks: bool, source) -> tuple[np.ndarray, list[str]]:
     """The held-out rows (without leaked copies if ``drop_leaks``) and the warnings to give."""
     warnings = []
-    leaked = test[np.isin(feats.keys[test], feats.keys[train])]
+    leaked = test[np.isin(keys[test], keys[train])]
     if len(leaked) and drop_leaks:
         test = np.setdiff1d(test, leaked)
         warnings.append(f"held-out images with an exact copy among the training images: "
@@ -114,11 +140,15 @@ def _duplicates(feats: Features, labelled: np.ndarray, train: np.ndarray, test: 
         warnings.append(f"held-out images with an exact copy among the training images: "
                         f"{len(leaked)} (a leak: held-out accuracy is optimistic; --drop-leaks "
                         "leaves them out)")
-    conflicts = [g for g in feats.duplicates() if g.conflict and labelled[g.rows].sum() > 1]
+    labelled = labels != ""
+    conflicts = [g for g in duplicate_groups(keys, labels, split)
+                 if g.conflict and labelled[g.rows].sum() > 1]
     if conflicts:
+        hint = f"; `featx info {source}` lists them" if str(source).endswith(FEATURE_SUFFIXES) \
+            else ""
         warnings.append(f"exact copies under different labels (label conflicts): "
                         f"{sum(len(g.rows) for g in conflicts)} images in {len(conflicts)} "
-                        f"group(s); `featx info {feats.path}` lists them")
+                        f"group(s){hint}")
     return test, warnings
 
 

@@ -1,4 +1,5 @@
-"""Apply a model bundle to images (embedded with the bundle's configuration) or a feature file.
+"""Apply a model bundle to images (embedded with the bundle's configuration) or a feature file,
+or a fine-tuned ``.keras`` classifier to images.
 
 >>> from featx.learn.train import train
 >>> _ = train("features.h5", ["centroid"], "runs/centroid", cv=2, log=lambda line: None)
@@ -17,12 +18,13 @@ import numpy as np
 
 from featx.embedding.options import RunOptions
 from featx.embedding.run import run
+from featx.errors import FeatxError
 from featx.learn import bundle as bundles
-from featx.learn.dataset import check_finite
+from featx.learn.classifier import is_classifier_path
+from featx.learn.classifier import predict as classify
+from featx.learn.dataset import FEATURE_SUFFIXES, check_finite
 from featx.learn.predictions import Predictions, predict_rows, with_failures
 from featx.store.read import Features, configs, load
-
-FEATURE_SUFFIXES = (".h5", ".hdf5")
 
 
 def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | None = None,
@@ -34,7 +36,15 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
     file, say) gains content but keeps its entries, labels and splits. A feature file given as
     ``source`` must hold the bundle's configuration. Every listed image has a row, those that
     failed (here, or when the feature file was made) with their reason.
+
+    A fine-tuned ``.keras`` classifier (written by ``featx finetune``) classifies the images'
+    pixels itself (:func:`featx.learn.classifier.predict`); it takes no feature file or cache.
     """
+    if is_classifier_path(bundle_path):
+        if cache is not None:
+            raise FeatxError(f"{bundle_path} classifies pixels directly: a cache of features "
+                             "(--cache) applies to model bundles only")
+        return classify(bundle_path, source, batch_size, progress)
     model = bundles.load(bundle_path)
     if isinstance(source, str | os.PathLike) and os.fspath(source).endswith(FEATURE_SUFFIXES):
         with _trained_features(model, source) as feats:

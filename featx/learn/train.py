@@ -24,6 +24,7 @@ from featx import SEED
 from featx._text import format_table, write_csv, write_json
 from featx.errors import FeatxError
 from featx.learn import bundle
+from featx.learn.adapt import adapt
 from featx.learn.dataset import Dataset, load_dataset
 from featx.learn.heads import HEADS, select_heads
 from featx.learn.predictions import Predictions
@@ -55,7 +56,7 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
           test_size: float | None = None, grids: Mapping[str, Mapping] | None = None,
           seed: int = SEED, log: Callable[[str], object] = print,
           quiet: bool = False, config: str | None = None,
-          drop_leaks: bool = False,
+          drop_leaks: bool = False, adapt_to: str | os.PathLike | None = None,
           report: Callable[[Training], str] | None = None) -> list[Result]:
     """Search, evaluate and report every head of ``heads`` (names, or ``"all"``); write the best
     one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head. ``report``
@@ -64,10 +65,16 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
 
     The held-out rows are those of :func:`featx.learn.dataset.load_dataset` (with its
     ``config`` and ``drop_leaks``); its warnings about exact duplicates are logged first.
+    ``adapt_to``, a feature file of a target domain: the heads train on the training rows mapped
+    onto it by CORAL and are scored on its labelled rows, next to the same search without
+    adaptation (:func:`featx.learn.adapt.adapt`).
     """
     heads = select_heads(heads)
     check_search_options(cv, scoring, n_jobs)
     data = load_dataset(features, test_size, seed, config, drop_leaks)
+    plain = None
+    if adapt_to is not None:
+        data, plain = adapt(data, adapt_to)
     for warning in data.warnings:
         log(f"warning: {warning}")
     os.makedirs(out, exist_ok=True)
@@ -76,21 +83,28 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
             f"({data.held_out}); classes {', '.join(data.classes)}")
     if data.untrained:
         log(untrained_note(data).strip())
-    results, tables = [], {}
+    results, tables, unadapted = [], {}, {}
     for name in heads:
-        result = evaluate(name, data, cv=cv, scoring=scoring, n_jobs=n_jobs,
-                          grid=(grids or {}).get(name), seed=seed)
+        options = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, grid=(grids or {}).get(name),
+                       seed=seed)
+        result = evaluate(name, data, **options)
         results.append(result)
         tables[name] = write_report(os.path.join(out, name), result, data, scoring)
+        without = ""
+        if plain is not None:
+            unadapted[name] = evaluate(name, plain, **options).test_accuracy
+            without = f"; without adaptation {unadapted[name]:.4f}"
         if not quiet:
             log(f"{name}: CV {scoring} {result.cv_score:.4f} ± {result.cv_std:.4f}, held-out "
-                f"accuracy {result.test_accuracy:.4f} ({result.seconds:.1f} s), best "
+                f"accuracy {result.test_accuracy:.4f}{without} ({result.seconds:.1f} s), best "
                 f"{result.search.best_params_}")
     chosen = best(results)
-    rows = [comparison_row(r) for r in results]
+    rows = [{**comparison_row(r), **({"unadapted_accuracy": round(unadapted[r.head], 4)}
+                                     if unadapted else {})} for r in results]
     write_csv(os.path.join(out, "comparison.csv"), rows)
+    adaptation = {"unadapted_accuracy": unadapted[chosen.head]} if unadapted else {}
     write_json(os.path.join(out, "summary.json"), {**summary(chosen, data, scoring),
-                                                   "comparison": rows})
+                                                   **adaptation, "comparison": rows})
     shutil.copyfile(os.path.join(out, chosen.head, HELDOUT_PREDICTIONS),
                     os.path.join(out, HELDOUT_PREDICTIONS))
     bundle.save(os.path.join(out, "model.skops"), chosen.search.best_estimator_, data.meta,
@@ -101,7 +115,8 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
             if r is not chosen and round(r.cv_score, 9) == round(chosen.cv_score, 9)]
     wrong = int(sum(data.y_test != chosen.y_pred))
     log(f"best head {chosen.head}: held-out accuracy {chosen.test_accuracy:.3f} on "
-        f"{len(data.y_test)} images ({data.held_out}), {wrong} misclassified")
+        f"{len(data.y_test)} images ({data.held_out}), {wrong} misclassified"
+        + (f"; without adaptation {unadapted[chosen.head]:.3f}" if unadapted else ""))
     if tied:
         log(f"  (tied on CV {scoring} with {', '.join(tied)}: chosen by the smaller spread "
             f"across folds, then the order {', '.join(HEADS)})")

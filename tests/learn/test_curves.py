@@ -54,3 +54,21 @@ def test_the_default_shots_fit_a_small_data_set(tmp_path):
     small = write_features(tmp_path / "small.h5", n_per_class=3)
     rows = learning_curve(load_dataset(small), "centroid", draws=2)
     assert [r["shots"] for r in rows] == ["1", "2", "all"]
+
+
+def test_one_shot_points_neither_fail_nor_warn_and_knn_is_not_a_constant_guess(features_file):
+    import warnings
+
+    data = load_dataset(features_file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = learning_curve(data, "all", shots=(1,), draws=3)
+    assert all(row["mean"] > 0.9 for row in rows), rows  # two classes well apart
+
+
+def test_knn_votes_with_at_most_the_smallest_class_lowered_to_an_odd_count():
+    from featx.learn.curves import neighbours
+
+    assert [neighbours(5, ["a"] * k + ["b"] * k) for k in (1, 2, 3, 4, 5, 9)] == [
+        1, 1, 3, 3, 5, 5]
+    assert neighbours(5, ["a"] * 2 + ["b"] * 9) == 1

@@ -34,3 +34,23 @@ def test_a_feature_file_with_nan_rows_is_one_line_for_train_and_predict(tmp_path
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"featx: error: {nan}: 1 row(s) hold NaN or Inf features, e.g. "
                      f"/photos/train/ants/3.jpg; `featx check {nan}` lists them"] * 2
+
+
+def test_the_held_out_rule_applies_to_rows_that_are_not_a_feature_file():
+    from featx.learn.dataset import hold_out
+
+    labels = ["a", "b"] * 6 + [""] * 2
+    splits = ["train"] * 8 + ["VAL"] * 4 + ["val"] * 2
+    keys = [f"k{i}" for i in range(14)]
+    rows = hold_out(labels, splits, keys, source="photos")
+    assert (list(rows.train), list(rows.test), rows.how, rows.warnings) == (
+        list(range(8)), [8, 9, 10, 11], "split 'val'", [])
+    keys[11] = keys[3]
+    labels[11] = "b" if labels[3] == "a" else "a"
+    warned = hold_out(labels, splits, keys, source="photos")
+    assert warned.warnings[0].startswith("held-out images with an exact copy among the "
+                                         "training images: 1 (a leak")
+    assert warned.warnings[1] == ("exact copies under different labels (label conflicts): 2 "
+                                  "images in 1 group(s)")
+    with pytest.raises(FeatxError, match="photos: no labelled rows to train on"):
+        hold_out([""] * 3, ["train"] * 3, ["k1", "k2", "k3"], source="photos")
