@@ -4,8 +4,9 @@ Sections: a summary (counts, options, notes), then one gallery per check: exact 
 near-duplicate groups, likely label errors and outliers. Suspects (label errors, outliers) come
 with their three nearest other images, so a reader can judge them at a glance.
 
->>> write_audit_report(featx.audit("hym.h5"), "runs/hym-audit")  # doctest: +SKIP
-'runs/hym-audit/audit.html'
+>>> import featx
+>>> write_audit_report(featx.audit("features.h5", checks=["exact", "outliers"]), "audit")
+'audit/audit.html'
 """
 
 from __future__ import annotations

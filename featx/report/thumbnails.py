@@ -6,9 +6,10 @@ reads them for embedding (EXIF orientation applied, any mode made RGB by
 :func:`featx.images.decode.to_rgb`, the pixel limit checked), in JPEG draft mode so a large photo
 costs little.
 
->>> thumbs = Thumbnails("runs/hym/thumbs")  # doctest: +SKIP
->>> thumbs.get("/data/ants/1.jpg")  # doctest: +SKIP
-Thumbnail(file='runs/hym/thumbs/5f0c...e1.jpg', problem='')
+>>> thumbs = Thumbnails("thumbs")
+>>> thumb = thumbs.get("images/train/ants/ants0.jpg")
+>>> thumb.file.startswith("thumbs/"), thumb.problem
+(True, '')
 """
 
 from __future__ import annotations

@@ -5,8 +5,11 @@ Sections: the comparison of heads, held-out metrics (accuracy, balanced accuracy
 precision and recall), the confusion matrix, the misclassified held-out images with their three
 nearest training images, a 2-D map of the features, and the learning curve when there is one.
 
->>> write_train_report(ReportData(...), "runs/hym")  # doctest: +SKIP
-'runs/hym/report.html'
+>>> from featx.learn.train import train
+>>> _ = train("features.h5", ["centroid"], "runs/demo", cv=2, log=lambda line: None,
+...           report=report_training)
+>>> sorted(name for name in os.listdir("runs/demo") if name.endswith(".html"))
+['report.html']
 """
 
 from __future__ import annotations
