@@ -27,6 +27,7 @@ when ``source`` is absent (for a spec whose images lie outside the repository).
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from featx.report.train_page import report_training
 SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
 DATA_KEYS = {"source", "test_size", "hint"}
 BACKBONE_KEYS = {"name", *OPTIONS, "batch_size"} - {"backbone"}
-TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size"}
+TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size", "halving"}
 
 
 @dataclass
@@ -90,8 +91,8 @@ def load_spec(path: str | os.PathLike) -> Spec:
 def run_spec(spec: Spec, log: Callable[[str], object] = print,
              quiet: bool = False) -> list[Result]:
     """Embed the spec's images into its feature file (cached), then train and report (with
-    ``report.html``); ``quiet``: no progress bar and no line per head. A missing source with a
-    ``hint`` is one line."""
+    ``report.html``); ``quiet``: no progress bars (the search's only on a terminal) and no line
+    per head. A missing source with a ``hint`` is one line."""
     if spec.hint and not os.path.exists(spec.source):
         raise FeatxError(f"[data] source {spec.source} does not exist; {spec.hint}")
     os.makedirs(os.path.dirname(os.path.abspath(spec.features)), exist_ok=True)
@@ -100,7 +101,8 @@ def run_spec(spec: Spec, log: Callable[[str], object] = print,
     result = embed(spec.source, spec.features, backbone=backbone, progress=not quiet, **options)
     log(result.report())
     return train(spec.features, spec.heads, spec.output, grids=spec.grids, log=log, quiet=quiet,
-                 report=report_training, **spec.train)
+                 report=report_training, progress=not quiet and sys.stderr.isatty(),
+                 **spec.train)
 
 
 def _check_keys(path, where: str, table: dict, known: set[str]) -> None:

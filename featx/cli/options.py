@@ -27,7 +27,7 @@ EXIT_BROKEN_PIPE = 1  # stdout closed early (`| head`): stop quietly, as Python 
 EXIT_ERROR = 2  # a usage or configuration error: one line on stderr, no traceback
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was done is kept; rerun to finish
 
-HEAD_NAMES = ("logreg", "linear-svm", "rbf-svm", "knn", "centroid")
+HEAD_NAMES = ("logreg", "linear-svm", "rbf-svm", "knn", "centroid", "ridge", "lda")
 """The built-in heads, for help texts (``featx.learn.heads.HEADS`` holds them)."""
 
 
@@ -126,6 +126,14 @@ def add_head_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", type=names, default=["logreg"], metavar="NAME[,NAME...]|all",
                    help=f"built-in heads, comma-separated, or all of them: "
                    f"{', '.join(HEAD_NAMES)} (default: logreg)")
+
+
+def add_halving_option(p: argparse.ArgumentParser) -> None:
+    """``--halving``: search each head's grid by successive halving."""
+    p.add_argument("--halving", action="store_true",
+                   help="successive halving (scikit-learn's HalvingGridSearchCV) for large grids: "
+                   "every candidate on a few rows, only the best on all (default: every "
+                   "candidate on all rows)")
 
 
 def add_held_out_options(p: argparse.ArgumentParser) -> None:

@@ -1,13 +1,17 @@
-"""featx train FEATURES.h5 --out DIR: grid-search classifier heads, evaluate the best held out.
+"""featx train FEATURES.h5 --out DIR: cross-validate classifier heads, evaluate the best held out.
 
-Each head is grid-searched with stratified k-fold cross-validation on the training rows, refitted,
-and evaluated on the held-out rows: the file's test or val split, else --test-size of the labelled
-rows. The head with the best CV score is chosen; ties go to the smaller spread across folds, then
-to the first in the order logreg, linear-svm, rbf-svm, knn, centroid. DIR gets the chosen head's
-model.skops, summary.json and heldout_predictions.csv (every held-out image with its true and
-predicted class and scores), comparison.csv, report.html (the heads compared, held-out metrics,
-the misclassified held-out images with their nearest training images, a map of the features;
-see docs/audit.md), and the reports of each head in DIR/HEAD/.
+Each head's grid is cross-validated with stratified k-fold on the training rows (all heads on the
+same folds, on all cores, each fold's shared work done once), its best candidate refitted, and
+evaluated on the held-out rows: the file's test or val split, else --test-size of the labelled
+rows, by accuracy and balanced accuracy (mean per-class recall). The head with the best CV score
+is chosen; ties go to the smaller spread across folds, then to the first in the order logreg,
+linear-svm, rbf-svm, knn, centroid, ridge, lda. DIR gets the chosen head's model.skops,
+summary.json and heldout_predictions.csv (every held-out image with its true and predicted class
+and scores), comparison.csv (with each head's seconds), report.html (the heads compared, held-out
+metrics, the misclassified held-out images with their nearest training images, a map of the
+features; see docs/audit.md), and the reports of each head in DIR/HEAD/. A warning worth acting
+on (a grid point that did not converge, a failed fit) is one line naming the head and its
+parameters.
 
 With --adapt-to TARGET.h5 (features of another domain, e.g. other cameras or lighting), the
 training rows are mapped onto the target domain by CORAL before the search, and every head is
@@ -18,6 +22,7 @@ comparison.csv and summary.json). The bundle is the head alone: it applies to ta
 from __future__ import annotations
 
 import argparse
+import sys
 from functools import partial
 
 from featx.cli.options import (
@@ -25,6 +30,7 @@ from featx.cli.options import (
     add_command,
     add_config_option,
     add_dask_options,
+    add_halving_option,
     add_head_option,
     add_held_out_options,
     add_out_option,
@@ -40,9 +46,11 @@ def add_parser(subparsers) -> None:
     add_head_option(p)
     p.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds")
     p.add_argument("--scoring", default="accuracy", metavar="NAME",
-                   help="scikit-learn scorer the grid search maximises, e.g. balanced_accuracy")
+                   help="scikit-learn scorer the search maximises, e.g. balanced_accuracy (mean "
+                   "per-class accuracy), f1_macro")
     p.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                    help="parallel fits (-1: one per core)")
+    add_halving_option(p)
     add_held_out_options(p)
     p.add_argument("--drop-leaks", action="store_true",
                    help="leave out held-out images that have an exact copy among the training "
@@ -70,5 +78,6 @@ def run(args: argparse.Namespace) -> int:
         train(args.features, args.head, out_folder(args.out), cv=args.cv, scoring=args.scoring,
               n_jobs=args.n_jobs, test_size=args.test_size, seed=args.seed, quiet=args.quiet,
               config=args.config, drop_leaks=args.drop_leaks, adapt_to=args.adapt_to,
-              report=partial(report_training, feature_map=args.map))
+              report=partial(report_training, feature_map=args.map), halving=args.halving,
+              progress=not args.quiet and sys.stderr.isatty())
     return EXIT_OK

@@ -5,25 +5,30 @@ are drawn (seeded) from the training rows, a head with its default parameters is
 and its held-out accuracy recorded; the table gives mean and standard deviation per shot count.
 Every head sees the same draws. There is no grid search (one shot per class leaves nothing to
 cross-validate), so the ``all`` point can differ from the grid-searched head of ``featx train``.
+Below a head's ``min_per_class`` (``lda`` needs 2: one example per class has no within-class
+covariance) its ``below_min`` stand-in is fitted instead, and the row's ``model`` says so.
 
 >>> from featx.learn.dataset import load_dataset
 >>> rows = learning_curve(load_dataset("features.h5"), "logreg", shots=(1, 2, None), draws=3)
->>> [(r["head"], r["shots"], r["n_train"], r["draws"]) for r in rows]
-[('logreg', '1', 2, 3), ('logreg', '2', 4, 3), ('logreg', 'all', 8, 1)]
+>>> [(r["head"], r["shots"], r["n_train"], r["draws"], r["model"]) for r in rows]
+[('logreg', '1', 2, 3, 'LogisticRegression'), ('logreg', '2', 4, 3, 'LogisticRegression'),
+ ('logreg', 'all', 8, 1, 'LogisticRegression')]
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 
 from featx import SEED
 from featx.errors import FeatxError
+from featx.learn._warnings import catching, fitting, summarize
 from featx.learn.dataset import Dataset
-from featx.learn.heads import make_head, quiet_fits, select_heads
+from featx.learn.heads import get_head, make_head, select_heads
 
 SHOTS = (1, 2, 5, 10, 20, None)
 """The default shots: those of these the smallest class allows, and all (``None``)."""
@@ -32,26 +37,44 @@ DRAWS = 10
 
 def learning_curve(data: Dataset, heads: str | Sequence[str],
                    shots: Sequence[int | None] | None = None, draws: int = DRAWS,
-                   seed: int = SEED) -> list[dict]:
-    """Rows ``head, shots, n_train, draws, mean, std`` for every head of ``heads`` (names or
-    ``"all"``); ``shots`` ``None`` is all training rows (one fit). Shots beyond the smallest
-    training class are refused, except from the default :data:`SHOTS`, which is cut to fit."""
+                   seed: int = SEED, log: Callable[[str], object] = print) -> list[dict]:
+    """Rows ``head, shots, n_train, draws, mean, std, model`` for every head of ``heads`` (names
+    or ``"all"``); ``shots`` ``None`` is all training rows (one fit). Shots beyond the smallest
+    training class are refused, except from the default :data:`SHOTS`, which is cut to fit. A
+    fit's warning worth acting on is logged as one line (``warning: ...``)."""
     smallest = int(min(np.unique(data.y_train, return_counts=True)[1]))
     shots = check_shots(shots, smallest)
     if draws < 1:
         raise FeatxError(f"draws must be at least 1, got {draws}")
     rows = []
     for head in select_heads(heads):
-        model = make_head(head)
         rng = np.random.default_rng(seed)
-        for k in shots:
-            subsets = [np.arange(len(data.y_train))] if k is None else [
-                _draw(data.y_train, k, rng) for _ in range(draws)]
-            scores = [_score(model, data, idx) for idx in subsets]
-            rows.append({"head": head, "shots": "all" if k is None else str(k),
-                         "n_train": len(subsets[0]), "draws": len(scores),
-                         "mean": float(np.mean(scores)), "std": float(np.std(scores))})
+        with catching() as caught:
+            for k in shots:
+                model, name = _model(head, k)
+                subsets = [np.arange(len(data.y_train))] if k is None else [
+                    _draw(data.y_train, k, rng) for _ in range(draws)]
+                fitting(f"{head} at {k or 'all'} shots")
+                scores = [_score(model, data, idx) for idx in subsets]
+                rows.append({"head": head, "shots": "all" if k is None else str(k),
+                             "n_train": len(subsets[0]), "draws": len(scores),
+                             "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+                             "model": name})
+        for line in summarize(caught, get_head(head).benign):
+            log(f"warning: {line}")
     return rows
+
+
+def _model(head: str, shots: int | None) -> tuple[Pipeline, str]:
+    """The head's pipeline at ``shots`` examples per class and its classifier's name: below
+    the head's ``min_per_class``, its stand-in in place of its classifier."""
+    spec, model = get_head(head), make_head(head)
+    name = type(model[-1]).__name__
+    if shots is None or shots >= spec.min_per_class:
+        return model, name
+    model = Pipeline([*model.steps[:-1], ("clf", spec.below_min())])
+    return model, (f"{type(model[-1]).__name__} (stand-in: {name} needs {spec.min_per_class} "
+                   "per class)")
 
 
 def check_shots(shots: Sequence[int | None] | None, smallest: int) -> list[int | None]:
@@ -77,8 +100,7 @@ def _score(model, data: Dataset, idx: np.ndarray) -> float:
     if "n_neighbors" in fitted.named_steps["clf"].get_params():
         fitted.set_params(clf__n_neighbors=neighbours(fitted.get_params()["clf__n_neighbors"],
                                                       data.y_train[idx]))
-    with quiet_fits():
-        fitted.fit(data.X_train[idx], data.y_train[idx])
+    fitted.fit(data.X_train[idx], data.y_train[idx])
     return float(fitted.score(data.X_test, data.y_test))
 
 

@@ -63,11 +63,12 @@ class Predictions:
                 *(["error"] if self.errors is not None else [])]
 
     def write_csv(self, path: str | os.PathLike) -> None:
-        """The table as CSV, scores with six decimals (empty where the image failed), paths as
-        the feature file stores them (undecodable name bytes as ``\\xNN``)."""
+        """The table as CSV, scores to six significant digits (a strongly regularised SVM's
+        decision values can be 1e-10: their sign is the prediction), empty where the image
+        failed; paths as the feature file stores them (undecodable name bytes as ``\\xNN``)."""
         rows = []
         for i, p in enumerate(self.paths):
-            scores = ["" if np.isnan(v) else f"{v:.6f}" for v in self.scores[i]]
+            scores = ["" if np.isnan(v) else f"{v:.6g}" for v in self.scores[i]]
             error = [self.errors[i]] if self.errors is not None else []
             rows.append(dict(zip(self.columns(),
                                  [path_text(p), self.labels[i], self.predicted[i], *scores, *error],

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix
-from sklearn.model_selection import GridSearchCV
 
 from featx._text import format_table, write_csv, write_json, write_text
 from featx.learn.dataset import Dataset
@@ -43,7 +42,8 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset,
     matrix = confusion_matrix(data.y_test, result.y_pred, labels=data.labels)
     write_text(os.path.join(folder, "confusion_matrix.txt"),
                format_confusion(matrix, data.labels) + note)
-    title = f"{result.head}: held-out accuracy {result.test_accuracy:.3f}"
+    title = (f"{result.head}: held-out accuracy {result.test_accuracy:.3f}, balanced "
+             f"{result.test_balanced_accuracy:.3f}")
     if data.untrained:
         title += f"\nnever trained on: {', '.join(data.untrained)}"
     plot_confusion(matrix, data.labels, os.path.join(folder, "confusion_matrix.png"), title)
@@ -65,11 +65,12 @@ def summary(result: Result, data: Dataset, scoring: str) -> dict:
     """The summary.json of one head: its best parameters, scores and the data it saw."""
     return {
         "head": result.head,
-        "best_params": _params(result.search.best_params_),
+        "best_params": _params(best_params(result)),
         "scoring": scoring,
         "cv_score": result.cv_score,
         "cv_std": result.cv_std,
         "test_accuracy": result.test_accuracy,
+        "test_balanced_accuracy": result.test_balanced_accuracy,
         "n_train": len(data.y_train),
         "n_test": len(data.y_test),
         "held_out": data.held_out,
@@ -89,10 +90,20 @@ def untrained_note(data: Dataset) -> str:
 
 
 def comparison_row(result: Result) -> dict:
-    """One head's line of the comparison of several."""
+    """One head's line of the comparison of several; its seconds come last."""
     return {"head": result.head, "cv_score": round(result.cv_score, 4),
             "cv_std": round(result.cv_std, 4), "test_accuracy": round(result.test_accuracy, 4),
-            "seconds": round(result.seconds, 1), "best_params": _params(result.search.best_params_)}
+            "test_balanced_accuracy": round(result.test_balanced_accuracy, 4),
+            "best_params": _params(best_params(result)), "seconds": round(result.seconds, 1)}
+
+
+def best_params(result: Result) -> dict:
+    """The chosen grid parameters, and what the fitted head chose itself (ridge's penalty,
+    chosen by leave-one-out: ``alpha_ (leave-one-out)``)."""
+    clf = result.search.best_estimator_[-1]
+    chosen = {f"{name} (leave-one-out)": float(getattr(clf, name))
+              for name in ("alpha_",) if hasattr(clf, name)}
+    return {**result.search.best_params_, **chosen}
 
 
 def format_confusion(matrix: np.ndarray, classes: Sequence[str]) -> str:
@@ -103,19 +114,27 @@ def format_confusion(matrix: np.ndarray, classes: Sequence[str]) -> str:
 
 
 def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str, title: str) -> None:
-    """Save the confusion matrix as a PNG (no pyplot state, so safe in any backend)."""
+    """Save the confusion matrix as a PNG (no pyplot state, so safe in any backend).
+
+    Zero cells are left blank: easier to read, and text is most of the drawing time (a 17-class
+    matrix drew in 2.2 s at 23 x 23 in and 120 dpi, 0.5 s so).
+    """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(1.2 * len(classes) + 3, 1.2 * len(classes) + 2.5), layout="constrained")
+    size = max(5.0, 0.5 * len(classes) + 3)
+    fig = Figure(figsize=(size, size - 0.5))
     ax = fig.subplots()
-    ConfusionMatrixDisplay(matrix, display_labels=list(classes)).plot(ax=ax, colorbar=False)
+    display = ConfusionMatrixDisplay(matrix, display_labels=list(classes)).plot(
+        ax=ax, colorbar=False, xticks_rotation="vertical" if len(classes) > 8 else "horizontal")
+    for text, count in zip(display.text_.ravel(), matrix.ravel(), strict=True):
+        text.set_visible(bool(count))
     ax.set_title(title)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
-def _cv_rows(gs: GridSearchCV):
-    """(readable parameters, mean, std, rank) of every candidate of a grid search."""
-    res = gs.cv_results_
+def _cv_rows(found):
+    """(readable parameters, mean, std, rank) of every candidate of a search."""
+    res = found.cv_results_
     return zip(map(_params, res["params"]), res["mean_test_score"], res["std_test_score"],
                res["rank_test_score"], strict=True)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,16 +27,17 @@ from featx.errors import FeatxError
 from featx.learn import bundle
 from featx.learn.adapt import adapt
 from featx.learn.dataset import Dataset, load_dataset
-from featx.learn.heads import HEADS, select_heads
+from featx.learn.heads import HEADS, describe, select_heads
 from featx.learn.predictions import Predictions
 from featx.learn.report import (
     HELDOUT_PREDICTIONS,
+    best_params,
     comparison_row,
     summary,
     untrained_note,
     write_report,
 )
-from featx.learn.search import Result, best, evaluate
+from featx.learn.search import Result, best, held_out, search_heads
 
 
 @dataclass
@@ -57,14 +59,18 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
           seed: int = SEED, log: Callable[[str], object] = print,
           quiet: bool = False, config: str | None = None,
           drop_leaks: bool = False, adapt_to: str | os.PathLike | None = None,
-          report: Callable[[Training], str] | None = None) -> list[Result]:
+          report: Callable[[Training], str] | None = None, halving: bool = False,
+          progress: bool = False) -> list[Result]:
     """Search, evaluate and report every head of ``heads`` (names, or ``"all"``); write the best
-    one's bundle to ``out``. ``quiet`` logs only the outcome, not a line per head. ``report``
-    writes a page of the finished :class:`Training` and returns its path (``featx train`` passes
+    one's bundle to ``out``. ``quiet`` logs only the outcome and warnings, not a line per head;
+    ``progress`` shows a bar per head on stderr; ``halving`` searches each head's grid by
+    successive halving (:func:`featx.learn.search.search_heads`). ``report`` writes a page of
+    the finished :class:`Training` and returns its path (``featx train`` passes
     :func:`featx.report.train_page.report_training`).
 
     The held-out rows are those of :func:`featx.learn.dataset.load_dataset` (with its
-    ``config`` and ``drop_leaks``); its warnings about exact duplicates are logged first.
+    ``config`` and ``drop_leaks``); its warnings about exact duplicates are logged first, and
+    a fit's warning worth acting on is one line naming the head and its parameters.
     ``adapt_to``, a feature file of a target domain: the heads train on the training rows mapped
     onto it by CORAL and are scored on its labelled rows, next to the same search without
     adaptation (:func:`featx.learn.adapt.adapt`).
@@ -83,21 +89,31 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
             f"({data.held_out}); classes {', '.join(data.classes)}")
     if data.untrained:
         log(untrained_note(data).strip())
-    results, tables, unadapted = [], {}, {}
-    for name in heads:
-        options = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, grid=(grids or {}).get(name),
-                       seed=seed)
-        result = evaluate(name, data, **options)
-        results.append(result)
-        tables[name] = write_report(os.path.join(out, name), result, data, scoring)
-        without = ""
-        if plain is not None:
-            unadapted[name] = evaluate(name, plain, **options).test_accuracy
-            without = f"; without adaptation {unadapted[name]:.4f}"
+    start = time.perf_counter()
+    evaluated, tables = {}, {}
+    options = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, grids=grids, seed=seed,
+                   halving=halving)
+
+    def reported(found) -> None:
+        result = evaluated[found.head] = held_out(found, data)
+        tables[found.head] = write_report(os.path.join(out, found.head), result, data, scoring)
+
+    search_heads(heads, data.X_train, data.y_train, progress=progress, on_result=reported,
+                 **options)
+    results = [evaluated[name] for name in heads]
+    unadapted = {}
+    if plain is not None:
+        for name, found in search_heads(heads, plain.X_train, plain.y_train, **options).items():
+            unadapted[name] = held_out(found, plain).test_accuracy
+            log_warnings(found.warnings, log, " (without adaptation)")
+    for result in results:
+        without = (f"; without adaptation {unadapted[result.head]:.4f}" if unadapted else "")
         if not quiet:
-            log(f"{name}: CV {scoring} {result.cv_score:.4f} ± {result.cv_std:.4f}, held-out "
-                f"accuracy {result.test_accuracy:.4f}{without} ({result.seconds:.1f} s), best "
-                f"{result.search.best_params_}")
+            log(f"{result.head}: CV {scoring} {result.cv_score:.4f} ± {result.cv_std:.4f}, "
+                f"held-out accuracy {result.test_accuracy:.4f}, balanced accuracy "
+                f"{result.test_balanced_accuracy:.4f}{without} ({result.seconds:.1f} s), best "
+                f"{describe(best_params(result)) or '(no grid)'}")
+        log_warnings(result.search.warnings, log)
     chosen = best(results)
     rows = [{**comparison_row(r), **({"unadapted_accuracy": round(unadapted[r.head], 4)}
                                      if unadapted else {})} for r in results]
@@ -110,12 +126,14 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
     bundle.save(os.path.join(out, "model.skops"), chosen.search.best_estimator_, data.meta,
                 chosen.head)
     if len(results) > 1 and not quiet:
-        log(f"\n{format_table(rows)}")
+        log(f"\n{format_table(rows)}\n{len(results)} heads in {time.perf_counter() - start:.1f} s "
+            "(seconds per head: its fits' time, summed over the threads)")
     tied = [r.head for r in results
             if r is not chosen and round(r.cv_score, 9) == round(chosen.cv_score, 9)]
     wrong = int(sum(data.y_test != chosen.y_pred))
-    log(f"best head {chosen.head}: held-out accuracy {chosen.test_accuracy:.3f} on "
-        f"{len(data.y_test)} images ({data.held_out}), {wrong} misclassified"
+    log(f"best head {chosen.head}: held-out accuracy {chosen.test_accuracy:.3f}, balanced "
+        f"accuracy {chosen.test_balanced_accuracy:.3f} on {len(data.y_test)} images "
+        f"({data.held_out}), {wrong} misclassified"
         + (f"; without adaptation {unadapted[chosen.head]:.3f}" if unadapted else ""))
     if tied:
         log(f"  (tied on CV {scoring} with {', '.join(tied)}: chosen by the smaller spread "
@@ -126,6 +144,12 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
         f"{os.path.join(out, HELDOUT_PREDICTIONS)}{f', {page}' if page else ''} and the reports "
         f"in {os.path.join(out, chosen.head)}")
     return results
+
+
+def log_warnings(lines: Sequence[str], log: Callable[[str], object], where: str = "") -> None:
+    """Log each warning line of a search (``where``: which search, when there are two)."""
+    for line in lines:
+        log(f"warning: {line}{where}")
 
 
 def check_search_options(cv: int, scoring: str, n_jobs: int | None) -> None:

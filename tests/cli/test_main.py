@@ -96,7 +96,7 @@ scoring = 5
 """)
     assert main(["run", "spec.toml", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("featx: error: The 'scoring' parameter of GridSearchCV must be ")
+    assert err.startswith("featx: error: The 'scoring' parameter of get_scorer must be ")
     assert err.count("\n") == 1
 
 

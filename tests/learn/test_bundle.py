@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -140,3 +141,19 @@ def _object_npy() -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.array([1, "a"], dtype=object), allow_pickle=True)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("head", ["ridge", "lda"])
+def test_ridge_and_lda_round_trip_through_a_bundle_and_predict(head, features_file, tmp_path):
+    out = tmp_path / head
+    assert main(["train", str(features_file), "--head", head, "--cv", "3", "--out", str(out),
+                 "--quiet"]) == 0
+    loaded = bundle.load(out / "model.skops")
+    assert loaded.head == head and loaded.classes == ["ants", "bees"]
+    assert main(["predict", str(out / "model.skops"), str(features_file), "--out",
+                 str(tmp_path / "p"), "--quiet"]) == 0
+    with (tmp_path / "p" / "predictions.csv").open() as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    with (out / "heldout_predictions.csv").open() as fh:
+        held = list(csv.DictReader(fh))
+    assert held and all(rows[r["path"]]["predicted"] == r["predicted"] for r in held)

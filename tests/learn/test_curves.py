@@ -4,6 +4,7 @@ several, every shot asked for drawn or refused."""
 from __future__ import annotations
 
 import csv
+import warnings
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_learning_curve_command_prints_and_writes_table_and_plot(features_file, 
 def test_every_head_gets_a_curve_on_the_same_draws(features_file, tmp_path):
     rows = learning_curve(load_dataset(features_file), "all", shots=(1, 2), draws=2)
     assert [r["head"] for r in rows[::2]] == ["logreg", "linear-svm", "rbf-svm", "knn",
-                                              "centroid"]
+                                              "centroid", "ridge", "lda"]
     assert main(["learning-curve", str(features_file), "--head", "logreg,centroid",
                  "--shots", "1,all", "--draws", "2", "--out", str(tmp_path)]) == 0
     rows = list(csv.DictReader((tmp_path / "learning_curve.csv").open()))
@@ -72,3 +73,44 @@ def test_knn_votes_with_at_most_the_smallest_class_lowered_to_an_odd_count():
     assert [neighbours(5, ["a"] * k + ["b"] * k) for k in (1, 2, 3, 4, 5, 9)] == [
         1, 1, 3, 3, 5, 5]
     assert neighbours(5, ["a"] * 2 + ["b"] * 9) == 1
+
+
+@pytest.mark.parametrize("head", ["ridge", "lda", "centroid"])
+def test_few_shot_heads_work_from_one_shot_without_warnings(head, features_file):
+    told = []
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        rows = learning_curve(load_dataset(features_file), head, shots=(1, 2, None), draws=3,
+                              log=told.append)
+    assert [r["shots"] for r in rows] == ["1", "2", "all"]
+    assert all(0.5 <= r["mean"] <= 1 for r in rows)
+    assert told == [] and [str(w.message) for w in leaked] == []
+
+
+def test_lda_at_one_shot_names_its_stand_in(features_file):
+    rows = learning_curve(load_dataset(features_file), "lda", shots=(1, 2), draws=2)
+    assert rows[0]["model"] == ("NearestCentroid (stand-in: LinearDiscriminantAnalysis needs 2 "
+                                "per class)")
+    assert rows[1]["model"] == "LinearDiscriminantAnalysis"
+
+
+def test_a_warning_worth_acting_on_is_one_line_naming_head_and_shots(features_file):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from featx.learn import curves
+
+    told = []
+    original = curves._score
+
+    def warning_score(model, data, idx):
+        warnings.warn("did not converge", ConvergenceWarning, stacklevel=2)
+        return original(model, data, idx)
+
+    curves._score = warning_score
+    try:
+        learning_curve(load_dataset(features_file), "knn", shots=(1, 2), draws=2,
+                       log=told.append)
+    finally:
+        curves._score = original
+    assert told == ["warning: knn at 1 shots; knn at 2 shots: did not converge "
+                    "(ConvergenceWarning, 4 fits)"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
@@ -37,6 +38,20 @@ def test_grid_overrides_take_names_for_steps():
     assert grid["pca"][0] == "passthrough" and isinstance(grid["pca"][1], PCA)
     assert grid["pca"][2].n_components == 0.9
     assert grid["clf__C"] == HEADS["logreg"].grid["clf__C"]
+
+
+def test_linear_heads_sweep_ten_decades_at_three_values_per_decade():
+    for name in ("logreg", "linear-svm"):
+        c = np.log10(head_grid(name)["clf__C"])
+        assert c.max() - c.min() >= 10 and np.all(np.diff(c) >= 1 / 3 - 1e-2)
+
+
+def test_ridge_and_lda_choose_their_penalty_and_shrinkage_in_closed_form():
+    X, y = make_blobs(60, n_features=200, centers=3, random_state=0)  # fewer rows than features
+    ridge, lda = make_head("ridge").fit(X, y), make_head("lda").fit(X, y)
+    assert ridge[-1].alpha_ in HEADS["ridge"].make().alphas
+    assert 0 < lda[-1].covariance_estimator.shrinkage_ < 1
+    assert ridge.score(X, y) == lda.score(X, y) == 1.0
 
 
 def test_unknown_names_are_refused():

@@ -44,11 +44,57 @@ def test_all_heads_are_compared_in_the_same_layout(features_file, tmp_path, caps
           "--scoring", "balanced_accuracy", "--out", str(out)])
     summary = json.loads((out / "summary.json").read_text())
     heads = [row["head"] for row in summary["comparison"]]
-    assert heads == ["logreg", "linear-svm", "rbf-svm", "knn", "centroid"]
+    assert heads == ["logreg", "linear-svm", "rbf-svm", "knn", "centroid", "ridge", "lda"]
     assert summary["head"] in heads and summary["scoring"] == "balanced_accuracy"
     assert all((out / head / name).exists() for head in heads for name in REPORT_FILES)
     assert all((out / name).exists() for name in TOP_FILES)
-    assert "best head " in capsys.readouterr().out
+    assert all(list(row)[-1] == "seconds" for row in summary["comparison"])
+    printed = capsys.readouterr()
+    assert "best head " in printed.out and "warning" not in printed.out and printed.err == ""
+
+
+def test_the_held_out_report_gives_accuracy_and_balanced_accuracy(tmp_path, capsys):
+    three = ("ants", "bees", "wasps")
+    path = write_features(tmp_path / "f.h5", dim=3, spread=2.0, classes={  # overlapping
+        "train": three, "val": three})
+    out = tmp_path / "run"
+    (result,) = train(path, ["lda"], out, cv=3)
+    data = load_dataset(path)
+    recalls = [np.mean(result.y_pred[data.y_test == c] == c) for c in three]
+    assert result.test_balanced_accuracy == pytest.approx(np.mean(recalls))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_accuracy"] == result.test_accuracy
+    assert summary["test_balanced_accuracy"] == result.test_balanced_accuracy
+    assert f"balanced accuracy {result.test_balanced_accuracy:.3f}" in capsys.readouterr().out
+
+
+def test_scoring_takes_scikit_learn_scorer_names_and_refuses_others(features_file, tmp_path,
+                                                                   capsys):
+    out = tmp_path / "f1"
+    assert main(["train", str(features_file), "--head", "ridge", "--cv", "3", "--scoring",
+                 "f1_macro", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["scoring"] == "f1_macro"
+    assert main(["train", str(features_file), "--scoring", "acuracy", "--out",
+                 str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown scoring 'acuracy'; did you mean accuracy" in err
+
+
+def test_a_users_grid_point_that_does_not_converge_is_one_warning_line(features_file,
+                                                                      tmp_path):
+    lines = []
+    train(features_file, ["logreg"], tmp_path, cv=3, log=lines.append, quiet=True,
+          grids={"logreg": {"clf__C": [0.1, 1e5], "clf__max_iter": [1]}})
+    warned = [line for line in lines if line.startswith("warning:")]
+    assert len(warned) == 1 and warned[0].startswith("warning: logreg C=")
+    assert "max_iter=1" in warned[0] and "ConvergenceWarning" in warned[0]
+
+
+def test_successive_halving_is_a_train_option(features_file, tmp_path):
+    out = tmp_path / "halving"
+    assert main(["train", str(features_file), "--head", "logreg", "--cv", "3", "--halving",
+                 "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "summary.json").read_text())["test_accuracy"] > 0.9
 
 
 def test_heads_are_given_as_a_list(features_file, tmp_path):
