@@ -18,7 +18,7 @@ Each strategy scores a group of candidates on one view and returns ``(index, sco
 per candidate (``error``: why it was not scored). Kernel and distance matrices stand in for the
 rows up to :data:`KERNEL_MAX_ROWS` training rows per fold.
 
->>> from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
+>>> from sklearn.linear_model import LogisticRegression
 >>> row_space_twin(LogisticRegression(C=10.0), 1280) is not None
 True
 >>> row_space_twin(LogisticRegression(solver="liblinear"), 1280) is None  # coordinate descent

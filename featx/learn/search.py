@@ -19,7 +19,8 @@ refits the best on all training rows, to the same answer (within solver toleranc
   repeats, so it is not refitted;
 * **distance matrices** (k-NN): one per fold for all k and weights;
 * **parallel**: heads x folds x candidate groups are tasks on ``n_jobs`` threads (BLAS one
-  thread each), longest first, or, inside :func:`featx.dask_backend`, on Dask;
+  thread each) or, inside :func:`featx.dask_backend`, on Dask; each head is refitted and
+  handed on (to be reported) as soon as its tasks are in, while the others' go on;
 * **successive halving** (``halving=True``): scikit-learn's ``HalvingGridSearchCV`` per head, for
   grids too large to score in full.
 
@@ -41,7 +42,6 @@ smaller spread across folds, then to the table order.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -66,15 +66,14 @@ from featx.learn.dataset import Dataset
 from featx.learn.heads import HEADS, Head, describe, get_head, head_grid, make_head
 
 PREP_KEYS = ("norm", "pca")
-COST = {"path": 4, "fit": 2, "kernel": 2, "neighbours": 1}
-"""Relative cost of a task of each strategy: tasks are dispatched longest first."""
 
 
 @dataclass
 class SearchResult:
     """One head's search: ``best_params_``, ``best_score_``, ``best_estimator_`` (a fitted plain
-    scikit-learn Pipeline) and ``cv_results_`` as in GridSearchCV, plus the head's compute
-    seconds (summed over its tasks) and its warnings, one line each."""
+    scikit-learn Pipeline) and ``cv_results_`` as in GridSearchCV, plus the head's seconds (the
+    CPU time of its fits, summed over the threads that ran them: heads share the cores, so no
+    head has a wall time of its own) and its warnings, one line each."""
 
     head: str
     cv_results_: dict
@@ -100,9 +99,9 @@ class Result:
     test_accuracy: float
     y_pred: np.ndarray
     seconds: float
-    test_balanced_accuracy: float = math.nan
+    test_balanced_accuracy: float
     """Mean per-class recall on the held-out rows (the linear-probe protocol's "mean per-class
-    accuracy"); NaN only where a caller built the result without it."""
+    accuracy")."""
 
     @property
     def cv_score(self) -> float:
@@ -127,6 +126,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class Task:
+    """One group of a head's candidates scored on one fold."""
+
     head: str
     fold: int
     prep_key: str
@@ -148,17 +149,16 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
                  ) -> dict[str, SearchResult]:
     """Cross-validate every candidate of every head in ``names`` and refit each head's best.
 
-    ``on_result`` is called in this thread with each head's result as soon as its refit is
-    done, while the other heads' refits go on (reports drawn there overlap with them).
+    ``on_result`` is called in this thread with each head's result as soon as it is refitted,
+    while the other heads' tasks go on (reports drawn there overlap with them).
     ``progress`` shows a bar per head on stderr: candidates x folds, elapsed, remaining.
     """
-    scorer = get_scorer(scoring)
+    get_scorer(scoring)  # an unknown name fails before any work
     folds = stratified_folds(y, cv, seed)
     plans = {name: plan(name, (grids or {}).get(name)) for name in names}
-    codes = np.unique(y, return_inverse=True)[1]  # integer labels: cheaper for every fit
+    results = {}
     with threadpool_limits(1), parallel_config(prefer="threads"):
         if halving:
-            results = {}
             for name, p in plans.items():
                 results[name] = _halving(p, X, y, folds, scoring, n_jobs, seed)
                 if on_result:
@@ -169,24 +169,14 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
                            leave=True)
                 for i, (name, p) in enumerate(plans.items())}
         try:
-            scores = _cross_validate(plans, X, codes, folds, scorer, n_jobs, bars)
-            results = {name: _result(plans[name], *scores[name][:3], scoring, cv)
-                       for name in plans}
-            refits = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_refit)(name, plans[name].estimator, results[name].best_params_, X, y)
-                for name in sorted(plans, key=lambda n: -COST[plans[n].head.search]))
-            for name, estimator, seconds, caught in refits:
-                result = results[name]
-                result.best_estimator_ = estimator
-                result.seconds += seconds
-                result.warnings += summarize(scores[name][3] + caught, plans[name].head.benign)
-                bars[name].update()
+            for result in _searched(plans, X, y, folds, scoring, n_jobs, bars):
+                results[result.head] = result
                 if on_result:
                     on_result(result)
         finally:
             for bar in bars.values():
                 bar.close()
-    return results
+    return {name: results[name] for name in names}
 
 
 def stratified_folds(y: np.ndarray, cv: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -232,32 +222,74 @@ def _group_key(head: Head, c: Candidate) -> str:
     return str(c.index)
 
 
-def _cross_validate(plans: dict[str, Plan], X, y, folds, scorer, n_jobs, bars) -> dict:  # noqa: N803
-    """Run every (fold, head, group) task, longest first; per head: scores, seconds, errors,
-    caught warnings."""
-    tasks = sorted((Task(name, f, prep_key, indices) for f in range(len(folds))
-                    for name, p in plans.items() for prep_key, indices in p.groups),
-                   key=lambda t: -COST[plans[t.head].head.search])
+@dataclass
+class _Head:
+    """What a head's tasks have brought in so far."""
+
+    scores: np.ndarray
+    pending: int
+    seconds: float = 0.0
+    errors: dict = field(default_factory=dict)
+    caught: list = field(default_factory=list)
+    refit: tuple | None = None
+
+
+def _searched(plans: dict[str, Plan], X, y, folds, scoring: str, n_jobs, bars):  # noqa: N803
+    """Run every (head, fold, group) task and yield each head's result once its tasks are in,
+    refitted on all rows, while the other heads' tasks go on.
+
+    Heads with more candidates go first; a head with a single candidate is refitted as a task
+    at the start (it needs no scores to choose), so the last heads to finish only report.
+    """
+    scorer = get_scorer(scoring)
+    codes = np.unique(y, return_inverse=True)[1]  # integer labels: cheaper for every fit
+    order = sorted(plans, key=lambda name: -len(plans[name].candidates))
+    tasks = [Task(name, f, prep_key, indices) for name in order for f in range(len(folds))
+             for prep_key, indices in plans[name].groups]
+    single = [name for name in order if len(plans[name].candidates) == 1]
     cache = FoldCache(Counter((t.fold, t.prep_key) for t in tasks))
     token = cache.register()
-    out = {name: [np.full((len(p.candidates), len(folds)), np.nan), 0.0, {}, []]
-           for name, p in plans.items()}
+    state = {name: _Head(np.full((len(p.candidates), len(folds)), np.nan),
+                         sum(t.head == name for t in tasks) + (name in single))
+             for name, p in plans.items()}
     try:
-        runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_run_task)(token, t, plans[t.head], X, y, folds[t.fold], scorer)
-            for t in tasks)
-        for task, outcomes, seconds, caught in runs:
-            scores, _, errors, warned = entry = out[task.head]
-            for index, value, error in outcomes:
-                scores[index, task.fold] = value
-                if error:
-                    errors.setdefault((index, error), []).append(task.fold)
-            entry[1] += seconds
-            warned += caught
-            bars[task.head].update(len(task.indices))
+        calls = [delayed(_refit)(name, plans[name].estimator, plans[name].candidates[0].params,
+                                 X, y) for name in single]
+        calls += [delayed(_run_task)(token, t, plans[t.head], X, codes, folds[t.fold], scorer)
+                  for t in tasks]
+        for name, done, seconds, caught in Parallel(n_jobs=n_jobs,
+                                                    return_as="generator_unordered")(calls):
+            head = state[name]
+            head.seconds += seconds
+            head.caught += caught
+            if isinstance(done, Pipeline):
+                head.refit = done
+            else:
+                task, outcomes = done
+                for index, value, error in outcomes:
+                    head.scores[index, task.fold] = value
+                    if error:
+                        head.errors.setdefault((index, error), []).append(task.fold)
+                bars[name].update(len(task.indices))
+            head.pending -= 1
+            if not head.pending:
+                yield _finished(plans[name], head, X, y, bars[name], scoring, len(folds))
     finally:
         cache.unregister(token)
-    return out
+
+
+def _finished(p: Plan, head: _Head, X, y, bar, scoring: str, cv: int) -> SearchResult:  # noqa: N803
+    """A head's result from its scores, refitted here unless a task did it."""
+    result = _result(p, head.scores, head.seconds, head.errors, scoring, cv)
+    if head.refit is None:
+        _, head.refit, seconds, caught = _refit(p.head.name, p.estimator, result.best_params_,
+                                                X, y)
+        result.seconds += seconds
+        head.caught += caught
+    result.best_estimator_ = head.refit
+    result.warnings += summarize(head.caught, p.head.benign)
+    bar.update()
+    return result
 
 
 def _run_task(token: str, task: Task, p: Plan, X, y, fold, scorer):  # noqa: N803
@@ -277,7 +309,7 @@ def _run_task(token: str, task: Task, p: Plan, X, y, fold, scorer):  # noqa: N80
                 cache.release(key)
         clf = p.estimator.named_steps["clf"]
         outcomes = STRATEGIES[p.head.search](clf, candidates, view, scorer, p.head.along)
-    return task, outcomes, time.thread_time() - start, caught
+    return task.head, (task, outcomes), time.thread_time() - start, caught
 
 
 def _result(p: Plan, scores: np.ndarray, seconds: float, errors: dict, scoring: str,
@@ -309,7 +341,8 @@ def _refit(name: str, estimator: Pipeline, params: dict, X, y):  # noqa: N803
 
 
 def _halving(p: Plan, X, y, folds, scoring: str, n_jobs, seed: int):  # noqa: N803
-    """scikit-learn's successive halving over the head's whole pipeline and grid."""
+    """scikit-learn's successive halving over the head's whole pipeline and grid (heads one
+    after the other, so ``seconds`` is the wall time of each)."""
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV
 

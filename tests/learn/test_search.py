@@ -154,7 +154,7 @@ def test_successive_halving_is_offered_for_large_grids(features):
 def _result(head: str, score: float, std: float) -> Result:
     search = SimpleNamespace(best_score_=score, best_index_=0,
                              cv_results_={"std_test_score": np.array([std])})
-    return Result(head, search, 0.9, np.array([]), 1.0)
+    return Result(head, search, 0.9, np.array([]), 1.0, 0.9)
 
 
 def test_the_highest_cv_score_wins():
