@@ -22,13 +22,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 from featx import SEED
 from featx.errors import FeatxError
 from featx.learn._warnings import catching, fitting, summarize
 from featx.learn.dataset import Dataset
-from featx.learn.heads import get_head, make_head, select_heads
+from featx.learn.heads import get_head, head_for, select_heads
 
 SHOTS = (1, 2, 5, 10, 20, None)
 """The default shots: those of these the smallest class allows, and all (``None``)."""
@@ -51,7 +50,7 @@ def learning_curve(data: Dataset, heads: str | Sequence[str],
         rng = np.random.default_rng(seed)
         with catching() as caught:
             for k in shots:
-                model, name = _model(head, k)
+                model, name = head_for(head, k)
                 subsets = [np.arange(len(data.y_train))] if k is None else [
                     _draw(data.y_train, k, rng) for _ in range(draws)]
                 fitting(f"{head} at {k or 'all'} shots")
@@ -63,18 +62,6 @@ def learning_curve(data: Dataset, heads: str | Sequence[str],
         for line in summarize(caught, get_head(head).benign):
             log(f"warning: {line}")
     return rows
-
-
-def _model(head: str, shots: int | None) -> tuple[Pipeline, str]:
-    """The head's pipeline at ``shots`` examples per class and its classifier's name: below
-    the head's ``min_per_class``, its stand-in in place of its classifier."""
-    spec, model = get_head(head), make_head(head)
-    name = type(model[-1]).__name__
-    if shots is None or shots >= spec.min_per_class:
-        return model, name
-    model = Pipeline([*model.steps[:-1], ("clf", spec.below_min())])
-    return model, (f"{type(model[-1]).__name__} (stand-in: {name} needs {spec.min_per_class} "
-                   "per class)")
 
 
 def check_shots(shots: Sequence[int | None] | None, smallest: int) -> list[int | None]:

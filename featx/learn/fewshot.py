@@ -15,7 +15,7 @@ Methods:
   no row of the episode is used; if the episode holds every row, on its support mean).
 * ``logreg``: featx's logistic-regression head with its default parameters.
 * ``lda``: featx's ``lda`` head with its default parameters, where :mod:`featx.learn.heads` has
-  one.
+  one; at 1 shot (no within-class spread), its stand-in, named in the row's ``model``.
 
 >>> rng = np.random.default_rng(0)
 >>> X = np.vstack([rng.normal(c, 1.0, (30, 8)) for c in (0, 3, 6)])
@@ -41,7 +41,7 @@ from featx import SEED
 from featx.errors import FeatxError
 from featx.images.sources import split_name
 from featx.learn.dataset import check_finite
-from featx.learn.heads import HEADS, make_head, quiet_fits
+from featx.learn.heads import HEADS, head_for, make_head, quiet_fits
 from featx.store.read import Features, load
 
 WAYS = 5
@@ -117,15 +117,18 @@ def _shot_rows(X: np.ndarray, y: np.ndarray, shots: int, ways: int, queries: int
     total = X.sum(axis=0, dtype=np.float64)
     scores: dict[str, list[float]] = {name: [] for name in chosen}
     rng = np.random.default_rng([seed, shots])
+    models = {name: head_for(name, shots)[1] if name in HEADS else name for name in chosen}
     for support, query in draw_episodes(y, ways, shots, queries, episodes, rng):
         outside = len(X) - len(support) - len(query)
         mean = ((total - X[support].sum(axis=0) - X[query].sum(axis=0)) / outside
                 if outside else None)
         for name in chosen:
-            scores[name].append(_score(make[name](mean), X, y, support, query))
+            model = head_for(name, shots)[0] if name in HEADS else make[name](mean)
+            scores[name].append(_score(model, X, y, support, query))
     return [{"ways": ways, "shots": shots, "method": name, "episodes": len(acc),
              "mean": float(np.mean(acc)),
-             "ci95": float(Z95 * np.std(acc, ddof=1) / np.sqrt(len(acc)))}
+             "ci95": float(Z95 * np.std(acc, ddof=1) / np.sqrt(len(acc))),
+             "model": models[name]}
             for name, acc in scores.items()]
 
 
@@ -165,7 +168,9 @@ def _labelled(feats: Features, split: str | None) -> np.ndarray:
 
 
 def format_rows(rows: Sequence[dict]) -> list[dict]:
-    """Rows for :func:`featx._text.format_table`: accuracy as ``mean ± ci95``."""
+    """Rows for :func:`featx._text.format_table`: accuracy as ``mean ± ci95``, and the model
+    where a stand-in took a method's place."""
     return [{"ways": r["ways"], "shots": r["shots"], "method": r["method"],
-             "episodes": r["episodes"], "accuracy": f"{r['mean']:.4f} ± {r['ci95']:.4f}"}
+             "episodes": r["episodes"], "accuracy": f"{r['mean']:.4f} ± {r['ci95']:.4f}",
+             **({"model": r["model"]} if any("stand-in" in q["model"] for q in rows) else {})}
             for r in rows]

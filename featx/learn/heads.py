@@ -161,6 +161,25 @@ def make_head(name: str, norm: str | None = None, pca: int | float | None = None
                      ("clf", head.make())])
 
 
+def head_for(name: str, per_class: int | None = None) -> tuple[Pipeline, str]:
+    """Head ``name``'s pipeline for training rows with ``per_class`` examples of each class
+    (``None``: enough), and its classifier's name. Below the head's ``min_per_class`` its
+    ``below_min`` stand-in takes the classifier's place, and the name says so.
+
+    >>> head_for("lda", 2)[1]
+    'LinearDiscriminantAnalysis'
+    >>> head_for("lda", 1)[1]
+    'NearestCentroid (stand-in: LinearDiscriminantAnalysis needs 2 per class)'
+    """
+    head, model = get_head(name), make_head(name)
+    own = type(model[-1]).__name__
+    if per_class is None or per_class >= head.min_per_class:
+        return model, own
+    model.steps[-1] = ("clf", head.below_min())
+    return model, (f"{type(model[-1]).__name__} (stand-in: {own} needs {head.min_per_class} "
+                   "per class)")
+
+
 def head_grid(name: str, overrides: Mapping[str, list] | None = None) -> dict[str, list]:
     """The search grid of head ``name``, with ``overrides`` replacing or adding entries.
 

@@ -34,7 +34,7 @@ def test_label_errors_come_worst_first_with_cleanlab_quality_scores(planted_audi
 def test_heads_without_probabilities_are_calibrated(planted):
     head, grid = probabilistic_head("linear-svm", smallest=20)
     assert isinstance(head, CalibratedClassifierCV) and hasattr(head, "predict_proba")
-    assert sorted(grid) == ["estimator__clf__C", "estimator__norm"]
+    assert sorted(grid) == ["estimator__clf__C"]
     data, rows = planted
     result = audit(data, checks=["labels"], head="linear-svm", folds=2)
     assert rows["mislabelled"][0] in {f.rows[0] for f in result.findings}

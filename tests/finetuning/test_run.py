@@ -115,7 +115,7 @@ def test_mistakes_are_one_line_errors(photo_tree, blocks_model_file, tmp_path, c
                    ".keras file",
                    "featx: error: cannot unfreeze 9 blocks: the base has 3",
                    "featx: error: unknown head 'svm'; choose from logreg, linear-svm, rbf-svm, "
-                   "knn, centroid",
+                   "knn, centroid, ridge, lda",
                    "featx: error: dropout must be in [0, 1), got 1.5"]
     assert not (tmp_path / "m.keras").exists()
     shutil.copytree(photo_tree / "train" / "reds", tmp_path / "one" / "reds")

@@ -88,3 +88,12 @@ def test_exact_copies_count_once_and_unlabelled_rows_not_at_all(tmp_path):
     assert list(y) == ["a", "a", "b", "b"] and X.shape == (4, 4)
     assert described == (f"{path}: 4 images (every labelled image; 1 exact copies counted "
                          "once), 2 classes")
+
+
+def test_lda_at_one_shot_is_its_named_stand_in():
+    X, y = _blobs()  # noqa: N806
+    rows = fewshot.evaluate(X, y, ways=3, shots=(1, 2), episodes=5, methods=("lda",))
+    assert [r["model"] for r in rows] == [
+        "NearestCentroid (stand-in: LinearDiscriminantAnalysis needs 2 per class)",
+        "LinearDiscriminantAnalysis"]
+    assert "model" in fewshot.format_rows(rows)[0]
