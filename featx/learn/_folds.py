@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import qr_multiply
 from sklearn.base import BaseEstimator, clone
 from sklearn.covariance import OAS, empirical_covariance
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -114,11 +115,11 @@ class View:
 
         def compute():
             train, val = self.float64()
-            q, r = np.linalg.qr(train.T)
+            val_q, r = qr_multiply(train.T, val, mode="right")  # X_val Q, Q never formed
             dtype = self.X_train.dtype if self.X_train.dtype == np.float32 else np.float64
             # in the rows' own precision, as scikit-learn would fit them (float32 features:
             # single-precision products, half the time of double)
-            return np.ascontiguousarray(r.T, dtype=dtype), (val @ q).astype(dtype)
+            return np.ascontiguousarray(r.T, dtype=dtype), val_q.astype(dtype)
         return self.memo("row_space", compute)
 
 

@@ -77,11 +77,14 @@ class Predictions:
 
 
 def predict_rows(model: BaseEstimator, X: np.ndarray, paths: Sequence[str],  # noqa: N803
-                 labels: Sequence[str]) -> Predictions:
-    """The predictions and scores of ``model`` for the feature rows ``X``."""
+                 labels: Sequence[str], predicted: Sequence | None = None) -> Predictions:
+    """The predictions and scores of ``model`` for the feature rows ``X`` (``predicted``: its
+    predictions of ``X`` where already made, so an SVM's kernel rows are not computed again)."""
     classes = [str(c) for c in model.classes_]
     names, scores = score_columns(model, X, classes)
-    predicted = [str(c) for c in model.predict(X)] if len(X) else []
+    if predicted is None:
+        predicted = model.predict(X) if len(X) else []
+    predicted = [str(c) for c in predicted]
     return Predictions(list(paths), list(labels), predicted, names, scores)
 
 

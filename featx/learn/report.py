@@ -58,7 +58,7 @@ def write_report(folder: str | os.PathLike, result: Result, data: Dataset,
 def heldout(result: Result, data: Dataset) -> Predictions:
     """The refitted best model's prediction and scores for every held-out image."""
     return predict_rows(result.search.best_estimator_, data.X_test, data.paths_test,
-                        [str(label) for label in data.y_test])
+                        [str(label) for label in data.y_test], result.y_pred)
 
 
 def summary(result: Result, data: Dataset, scoring: str) -> dict:
