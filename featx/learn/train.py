@@ -127,7 +127,7 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
                 chosen.head)
     if len(results) > 1 and not quiet:
         log(f"\n{format_table(rows)}\n{len(results)} heads in {time.perf_counter() - start:.1f} s "
-            "(seconds per head: its fits' time, summed over the threads)")
+            "(seconds per head: the CPU time of its fits)")
     tied = [r.head for r in results
             if r is not chosen and round(r.cv_score, 9) == round(chosen.cv_score, 9)]
     wrong = int(sum(data.y_test != chosen.y_pred))
