@@ -15,6 +15,7 @@ import argparse
 import os
 
 from featx import SEED
+from featx.backbones.augment import AUGMENTATIONS
 from featx.backbones.config import OPTIONS, POOLINGS, FeatureConfig, resolve
 from featx.backbones.registry import DEFAULT_BACKBONE
 from featx.errors import FeatxError
@@ -84,6 +85,9 @@ def add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resize", choices=RESIZE_POLICIES, default="squash",
                    help="how an image is fitted to the input size: stretched, cropped to the "
                    "centre, or padded")
+    g.add_argument("--augment", choices=AUGMENTATIONS, default="none",
+                   help="store the mean features of the image and its mirror (flip), or of its "
+                   "four corner and centre crops (five-crop; ten-crop adds their mirrors)")
 
 
 def feature_config(args: argparse.Namespace) -> FeatureConfig:

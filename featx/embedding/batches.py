@@ -136,6 +136,6 @@ def _load(keyed: Keyed, config: FeatureConfig) -> _Loaded:
     if not image.size:
         return _Loaded(Keyed(keyed.item, error="empty file (0 bytes)"))
     try:
-        return _Loaded(read, decode_image(BytesIO(image.data), config.input_size, config.resize))
+        return _Loaded(read, decode_image(BytesIO(image.data), config.decode_size, config.resize))
     except Exception as exc:  # noqa: BLE001 (every decode failure is recorded)
         return _Loaded(read, reason=describe_error(exc))

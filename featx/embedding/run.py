@@ -97,6 +97,7 @@ def embed(
     weights: str | os.PathLike | None = "imagenet",
     preprocess: str | None = None,
     resize: str = "squash",
+    augment: str = "none",
     batch_size: int = 32,
     threads: int | None = None,
     extensions: Sequence[str] = IMAGE_EXTENSIONS,
@@ -118,7 +119,7 @@ def embed(
     """
     options = RunOptions(batch_size, threads, on_error, progress, lock_timeout, shard_size)
     config = resolve(backbone, layer=layer, pooling=pooling, input_size=input_size,
-                     weights=weights, preprocess=preprocess, resize=resize)
+                     weights=weights, preprocess=preprocess, resize=resize, augment=augment)
     return run(config, source, out, options, extensions=extensions, recursive=recursive,
                client=client, workers=workers)
 

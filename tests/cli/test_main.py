@@ -114,3 +114,15 @@ def test_embed_creates_the_missing_folders_of_its_output(class_tree, tmp_path,
     assert main(["embed", str(class_tree), str(out), "--backbone", str(tiny_model_file),
                  "--quiet"]) == 0
     assert out.is_file()
+
+
+def test_backbones_name_lists_the_layers_auto_picks(capsys):
+    assert main(["backbones", "vgg16"]) == 0
+    out = capsys.readouterr().out
+    for layer in ("block2_pool", "block3_pool", "block4_pool", "block5_pool"):
+        assert layer in out
+
+
+def test_backbones_of_a_model_file_lists_its_stage_ends(tiny_model_file, capsys):
+    assert main(["backbones", str(tiny_model_file)]) == 0
+    assert "--layer auto picks (shallow to deep): pool" in capsys.readouterr().out
