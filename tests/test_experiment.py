@@ -92,3 +92,34 @@ def test_unknown_keys_are_refused(tmp_path):
                     'layr = "block5_pool"\n')
     with pytest.raises(FeatxError, match="unknown key.*layr"):
         load_spec(spec)
+
+
+def test_a_search_spec_runs_a_transfer_search(class_tree, tiny_model_file, tmp_path,
+                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("search.toml").write_text(f"""
+output = "runs/search"
+[data]
+source = "{class_tree.relative_to(tmp_path)}"
+[search]
+backbones = ["{tiny_model_file}"]
+layers = "conv,pool"
+augments = ["none", "flip"]
+heads = ["centroid"]
+fuse = 0
+cv = 2
+repeats = 1
+n_jobs = 1
+""")
+    assert main(["run", "search.toml", "--quiet"]) == 0
+    summary = json.loads(Path("runs/search/summary.json").read_text())
+    assert summary["candidates"] == 4 and summary["passes"] == 2
+    assert Path("runs/search/model.skops").exists() and Path("runs/search/search.csv").exists()
+
+
+def test_a_search_spec_has_no_backbone_or_train_table(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('output = "x"\n[data]\nsource = "d"\n[search]\nbackbones = "vgg16"\n'
+                    '[train]\ncv = 2\n')
+    with pytest.raises(FeatxError, match=r"\[search\] replaces \[backbone\] and \[train\]"):
+        load_spec(spec)

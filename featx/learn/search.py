@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
 
 from featx import SEED
 from featx.errors import FeatxError
@@ -45,13 +45,16 @@ class Result:
 
 def search(name: str, X: np.ndarray, y: np.ndarray, *, cv: int = 5,  # noqa: N803
            scoring: str = "accuracy", n_jobs: int | None = None, grid: Mapping | None = None,
-           seed: int = SEED) -> GridSearchCV:
-    """Grid-search head ``name`` with stratified ``cv``-fold cross-validation; refit the best."""
+           seed: int = SEED, repeats: int = 1) -> GridSearchCV:
+    """Grid-search head ``name`` with stratified ``cv``-fold cross-validation (``repeats`` times,
+    on different shuffles, averaged: steadier scores to compare many candidates on few images);
+    refit the best."""
     smallest = min(np.unique(y, return_counts=True)[1])
     if cv > smallest:
         raise FeatxError(f"--cv {cv} needs at least {cv} training examples per class; the "
                          f"smallest class has {smallest}")
-    folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
+    folds = (StratifiedKFold(cv, shuffle=True, random_state=seed) if repeats == 1 else
+             RepeatedStratifiedKFold(n_splits=cv, n_repeats=repeats, random_state=seed))
     gs = GridSearchCV(make_head(name), head_grid(name, grid), cv=folds, scoring=scoring,
                       n_jobs=n_jobs)
     with quiet_fits():

@@ -1,0 +1,149 @@
+"""Several layers from one forward pass against one configuration at a time.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/multi_layer.py [--source DIR] [--limit 160] [--repeats 3]
+        [--smoke]
+
+ResNet50 with random weights (``weights=None``) at 224 px, batch 32, on ``--limit`` JPEGs of
+``--source`` (a deterministic shuffle of the listing). Four candidate layers, those of
+``--layer auto`` (``conv2_block3_out``, ``conv3_block4_out``, ``conv4_block6_out``,
+``conv5_block3_out``), each average-pooled. Timed, each the median of ``--repeats`` interleaved
+rounds:
+
+* ``one``: the deepest layer alone, one forward pass;
+* ``two``: the two deepest layers in one pass; ``four``: all four in one pass;
+* ``separately``: the four layers embedded one configuration at a time (four passes).
+
+Each run is :func:`featx.embed` into a fresh feature store, end to end (listing, hashing,
+decoding in threads, the forward pass, writing); the backbones are built and warmed up first
+(a long-lived process that reuses its model), and the time to build them is printed apart. The
+rows of every layer of the four-in-one run are checked against its single-layer run (max abs
+diff, at most 1e-5).
+
+The last line is the one summary to compare::
+
+    multi_layer resnet50 n=160 one=... two=... four=... separately=... four/one=1.05
+    separately/four=3.6 max_abs_diff=0
+
+``four/one`` is what three more layers cost in one pass (the pass to the deepest layer dominates;
+pooling more outputs is cheap); ``separately/four`` what one pass saves over four.
+``--smoke`` runs every step on 12 generated images with ``mobilenetv2`` at 32 px (the tests run
+it so that the script cannot rot); its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import featx  # noqa: E402
+from featx.backbones.build import load_backbone  # noqa: E402
+from featx.backbones.config import resolve  # noqa: E402
+from featx.backbones.layers import layer_configs  # noqa: E402
+from featx.images.sources import list_images  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import make_images  # noqa: E402
+
+DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hymenoptera"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="featx-bench-") as tmp:
+        tmp = Path(tmp)
+        if args.smoke:
+            make_images(tmp / "smoke", 0, 12)
+            args.source = tmp / "smoke"
+        items = list_images(args.source).items
+        random.Random(0).shuffle(items)
+        if len(items) < args.limit:
+            sys.exit(f"{args.source} holds {len(items)} images; need --limit {args.limit}")
+        listing = tmp / "images.txt"
+        listing.write_text("".join(f"{item.path}\n" for item in items[:args.limit]))
+        base = resolve(args.backbone, weights=None, input_size=args.input_size)
+        configs = layer_configs(base, "auto")
+        runs = {"one": [configs[-1:]], "two": [configs[-2:]], "four": [configs],
+                "separately": [[config] for config in configs]}
+
+        start = time.perf_counter()
+        for config in configs:  # build and warm every backbone a run will use
+            load_backbone(config)
+        load_backbone(tuple(configs[-2:]))
+        load_backbone(tuple(configs))
+        print(f"# build: {time.perf_counter() - start:.1f} s for the {len(configs) + 2} "
+              "backbones (not timed below)", flush=True)
+        embed(listing, tmp / "warm", configs, args.batch_size)
+
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        for round_ in range(args.repeats):
+            order = list(runs)[round_ % len(runs):] + list(runs)[:round_ % len(runs)]
+            for name in order:
+                out = tmp / f"{name}-{round_}"
+                seconds[name].append(sum(embed(listing, out, passes, args.batch_size)
+                                         for passes in runs[name]))
+            print("# round " + str(round_) + ": " + "  ".join(
+                f"{name} {seconds[name][-1]:.2f} s" for name in runs), flush=True)
+        diff = max_abs_diff(tmp / "four-0", tmp / "separately-0", configs)
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        n = args.limit
+        print("# images/s: " + "  ".join(f"{name} {n / median[name]:.1f}" for name in runs))
+        print(f"multi_layer {base.backbone} n={n} " + " ".join(
+            f"{name}={median[name]:.2f}s" for name in runs)
+            + f" four/one={median['four'] / median['one']:.2f}"
+            f" separately/four={median['separately'] / median['four']:.2f}"
+            f" max_abs_diff={diff:.1e}")
+
+
+def embed(listing: Path, out: Path, configs: list, batch_size: int) -> float:
+    """Seconds to embed the listed images with ``configs`` in one pass, into the store ``out``
+    (a folder of one store per configuration until one store holds several)."""
+    out.mkdir(exist_ok=True)
+    config = configs[0]
+    start = time.perf_counter()
+    featx.embed(listing, out / "features.h5", backbone=config.backbone,
+                layer=[c.layer for c in configs], weights=None, input_size=config.input_size,
+                batch_size=batch_size, progress=False)
+    return time.perf_counter() - start
+
+
+def max_abs_diff(together: Path, separately: Path, configs: list) -> float:
+    """The largest difference between a layer's rows from the one pass and from its own."""
+    worst = 0.0
+    for config in configs:
+        a = featx.load(together / "features.h5", config=config)
+        b = featx.load(separately / "features.h5", config=config)
+        assert list(a.keys) == list(b.keys)
+        worst = max(worst, float(np.abs(a.X - b.X).max()))
+    return worst
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--limit", type=int, default=160)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backbone", default="resnet50")
+    parser.add_argument("--input-size", type=int, default=None)
+    parser.add_argument("--smoke", action="store_true",
+                        help="12 generated images, mobilenetv2 at 32 px, one round")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.limit, args.repeats, args.backbone, args.input_size = 12, 1, "mobilenetv2", 32
+    return args
+
+
+if __name__ == "__main__":
+    main()
