@@ -334,7 +334,7 @@ def plot_search(candidates: Sequence[Candidate], chosen: Candidate, path: str | 
 
     singles = [c for c in candidates if not c.fused]
     backbones = list(dict.fromkeys(_backbone_name(c.configs[0]) for c in singles))
-    fig = Figure(figsize=(6.5 * len(backbones), 4.8), layout="constrained")
+    fig = Figure(figsize=(9.5 * len(backbones), 4.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(backbones), sharey=True, squeeze=False)[0])
     for ax, name in zip(axes, backbones, strict=True):
         mine = [c for c in singles if _backbone_name(c.configs[0]) == name]
@@ -360,7 +360,7 @@ def plot_search(candidates: Sequence[Candidate], chosen: Candidate, path: str | 
         ax.set_xlabel("layer (shallow to deep)")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="lower right")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     axes[0].set_ylabel(f"CV {scoring} (± std over folds)")
     fig.savefig(path, dpi=120)
 
