@@ -329,33 +329,38 @@ def _finish(report: SearchReport, sets: dict, out, scoring: str,
 def plot_search(candidates: Sequence[Candidate], chosen: Candidate, path: str | os.PathLike,
                 scoring: str) -> None:
     """CV score (± its spread over folds) against layer depth, one panel per backbone, one line
-    per pooling, resize, augmentation and head; fused candidates as dashed levels."""
+    per pooling, resize, augmentation and head (nudged apart so the bars stay readable); fused
+    candidates as dashed levels in the panel of their first configuration; the chosen pair
+    starred (or its level drawn in gold)."""
     from matplotlib.figure import Figure
 
     singles = [c for c in candidates if not c.fused]
     backbones = list(dict.fromkeys(_backbone_name(c.configs[0]) for c in singles))
     fig = Figure(figsize=(9.5 * len(backbones), 4.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(backbones), sharey=True, squeeze=False)[0])
+    axes = fig.subplots(1, len(backbones), sharey=True, squeeze=False)[0]
     for ax, name in zip(axes, backbones, strict=True):
         mine = [c for c in singles if _backbone_name(c.configs[0]) == name]
-        layers = list(dict.fromkeys(c.configs[0].layer or "(output)" for c in mine))
+        layers = list(dict.fromkeys(_layer(c.configs[0]) for c in mine))
         lines: dict[str, list[Candidate]] = {}
         for c in mine:
             cfg = c.configs[0]
             lines.setdefault(f"{cfg.pooling}, {cfg.resize}, {cfg.augment}, {c.head}",
                              []).append(c)
-        for label, group in lines.items():
-            x = [layers.index(c.configs[0].layer or "(output)") for c in group]
+        nudge = np.linspace(-0.08, 0.08, len(lines)) if len(lines) > 1 else [0.0]
+        for (label, group), dx in zip(lines.items(), nudge, strict=True):
+            x = [layers.index(_layer(c.configs[0])) + dx for c in group]
             ax.errorbar(x, [c.cv_score for c in group], yerr=[c.cv_std for c in group],
                         marker="o", capsize=3, label=label)
+            if chosen in group:
+                ax.plot(x[group.index(chosen)], chosen.cv_score, "*", markersize=18,
+                        color="gold", markeredgecolor="black", label="chosen", zorder=5)
         for c in candidates:
             if c.fused and _backbone_name(c.configs[0]) == name:
-                ax.axhline(c.cv_score, linestyle="--", color="grey", linewidth=1,
-                           label=f"fused: {' + '.join(x.layer or '(output)' for x in c.configs)}"
-                           f", {c.head}")
-        if chosen in mine:
-            ax.plot(layers.index(chosen.configs[0].layer or "(output)"), chosen.cv_score, "*",
-                    markersize=18, color="gold", markeredgecolor="black", label="chosen")
+                style = ({"color": "goldenrod", "linewidth": 2} if c is chosen else
+                         {"color": "grey", "linewidth": 1})
+                words = describe(*c.configs).removeprefix(f"{name} ")
+                ax.axhline(c.cv_score, linestyle="--", **style,
+                           label=f"{'chosen: ' if c is chosen else ''}fused {words}, {c.head}")
         ax.set_xticks(range(len(layers)), layers, rotation=20, ha="right")
         ax.set_xlabel("layer (shallow to deep)")
         ax.set_title(name)
@@ -363,6 +368,10 @@ def plot_search(candidates: Sequence[Candidate], chosen: Candidate, path: str | 
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     axes[0].set_ylabel(f"CV {scoring} (± std over folds)")
     fig.savefig(path, dpi=120)
+
+
+def _layer(config: FeatureConfig) -> str:
+    return config.layer or "(output)"
 
 
 # --- the cache seam: one feature file per configuration, until one store holds several ---------
