@@ -2,8 +2,8 @@
 
 Without arguments: every built-in backbone with its input size, feature size and default layer.
 With a name or a Keras model file: its layers (the classifier top included), the default cut
-marked ``*`` and the candidate layers that ``--layer auto`` picks marked ``auto``; builds the
-model with random weights, so nothing is downloaded. --fetch caches ImageNet
+marked * and the candidate layers that --layer auto picks marked auto; builds the model with
+random weights, so nothing is downloaded. --fetch caches ImageNet
 weights for offline use later.
 """
 
@@ -67,8 +67,8 @@ def layers(backbone: str) -> str:
         about = (f"{spec.name}: {spec.input_size}x{spec.input_size} input; features are cut at "
                  f"{spec.default_layer()}{' (*)' if default else ''} by default and pooled to "
                  f"{spec.feature_size}-d")
-    marked = [{"": "*" if row["layer"] == default else "",
-               "auto": "auto" if row["layer"] in auto else "", **row} for row in rows]
+    marked = [{"": "*" if row["layer"] == default else "", **row,
+               "--layer auto": "auto" if row["layer"] in auto else ""} for row in rows]
     named = [name or registry.get(config.backbone).default_layer() for name in auto]
     return (f"{about}\n--layer auto picks (shallow to deep): {', '.join(named)}\n"
             f"{format_table(marked)}")

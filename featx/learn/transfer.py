@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.metrics import accuracy_score
@@ -290,9 +290,8 @@ def fuse(sets: Sequence[Dataset]) -> Dataset:
                 and np.array_equal(other.y_test, first.y_test)):
             raise FeatxError("configurations to fuse hold different rows; embed them from one "
                              "source into one cache")
-    return Dataset(np.hstack([d.X_train for d in sets]), first.y_train,
-                   np.hstack([d.X_test for d in sets]), first.y_test, first.classes,
-                   first.held_out, first.meta)
+    return replace(first, X_train=np.hstack([d.X_train for d in sets]),
+                   X_test=np.hstack([d.X_test for d in sets]))
 
 
 def _finish(report: SearchReport, sets: dict, out, scoring: str,
