@@ -15,9 +15,11 @@ rounds:
 * ``two``: the two deepest layers in one pass; ``four``: all four in one pass;
 * ``separately``: the four layers embedded one configuration at a time (four passes).
 
-Each run is :func:`featx.embed` into a fresh feature store, end to end (listing, hashing,
-decoding in threads, the forward pass, writing); the backbones are built and warmed up first
-(a long-lived process that reuses its model), and the time to build them is printed apart. The
+Each run is :func:`featx.embedding.run.run` (what ``featx embed --layer L1,L2`` runs) into a
+fresh feature store, end to end (listing, hashing, decoding in threads, the forward pass,
+writing); "separately" is four such runs into one store, one configuration each. The backbones
+are built and warmed up first (a long-lived process that reuses its model), and the time to
+build them is printed apart. The
 rows of every layer of the four-in-one run are checked against its single-layer run (max abs
 diff, at most 1e-5).
 
@@ -48,9 +50,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import featx  # noqa: E402
-from featx.backbones.build import load_backbone  # noqa: E402
+from featx.backbones import build  # noqa: E402
 from featx.backbones.config import resolve  # noqa: E402
 from featx.backbones.layers import layer_configs  # noqa: E402
+from featx.embedding.options import RunOptions  # noqa: E402
+from featx.embedding.run import run  # noqa: E402
 from featx.images.sources import list_images  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,25 +81,28 @@ def main(argv: list[str] | None = None) -> None:
         runs = {"one": [configs[-1:]], "two": [configs[-2:]], "four": [configs],
                 "separately": [[config] for config in configs]}
 
-        start = time.perf_counter()
-        for config in configs:  # build and warm every backbone a run will use
-            load_backbone(config)
-        load_backbone(tuple(configs[-2:]))
-        load_backbone(tuple(configs))
-        print(f"# build: {time.perf_counter() - start:.1f} s for the {len(configs) + 2} "
-              "backbones (not timed below)", flush=True)
-        embed(listing, tmp / "warm", configs, args.batch_size)
+        start = time.perf_counter()  # build every backbone a run uses, once, before timing
+        built = {key: build.Backbone(key) for key in [
+            *configs, tuple(configs[-2:]), tuple(configs)]}
+        build.load_backbone = built.__getitem__  # what run() calls: here, the built ones
+        print(f"# build: {time.perf_counter() - start:.1f} s for the {len(built)} backbones "
+              "(not timed below)", flush=True)
+        warm = tmp / "warm.txt"  # one batch through each compiled pass
+        warm.write_text("".join(f"{item.path}\n" for item in items[:args.batch_size]))
+        for name, passes in runs.items():
+            for i, one_pass in enumerate(passes):
+                embed(warm, tmp / f"warm-{name}-{i}.h5", one_pass, args.batch_size)
 
         seconds: dict[str, list[float]] = {name: [] for name in runs}
         for round_ in range(args.repeats):
             order = list(runs)[round_ % len(runs):] + list(runs)[:round_ % len(runs)]
             for name in order:
-                out = tmp / f"{name}-{round_}"
+                out = tmp / f"{name}-{round_}.h5"
                 seconds[name].append(sum(embed(listing, out, passes, args.batch_size)
                                          for passes in runs[name]))
             print("# round " + str(round_) + ": " + "  ".join(
                 f"{name} {seconds[name][-1]:.2f} s" for name in runs), flush=True)
-        diff = max_abs_diff(tmp / "four-0", tmp / "separately-0", configs)
+        diff = max_abs_diff(tmp / "four-0.h5", tmp / "separately-0.h5", configs)
         median = {name: statistics.median(values) for name, values in seconds.items()}
         n = args.limit
         print("# images/s: " + "  ".join(f"{name} {n / median[name]:.1f}" for name in runs))
@@ -107,14 +114,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def embed(listing: Path, out: Path, configs: list, batch_size: int) -> float:
-    """Seconds to embed the listed images with ``configs`` in one pass, into the store ``out``
-    (a folder of one store per configuration until one store holds several)."""
-    out.mkdir(exist_ok=True)
-    config = configs[0]
+    """Seconds to embed the listed images with ``configs`` in one pass into the store ``out``."""
     start = time.perf_counter()
-    featx.embed(listing, out / "features.h5", backbone=config.backbone,
-                layer=[c.layer for c in configs], weights=None, input_size=config.input_size,
-                batch_size=batch_size, progress=False)
+    result = run(configs, listing, out, RunOptions(batch_size=batch_size, progress=False))
+    assert result.embedded and not result.failures, result.report()
     return time.perf_counter() - start
 
 
@@ -122,8 +125,8 @@ def max_abs_diff(together: Path, separately: Path, configs: list) -> float:
     """The largest difference between a layer's rows from the one pass and from its own."""
     worst = 0.0
     for config in configs:
-        a = featx.load(together / "features.h5", config=config)
-        b = featx.load(separately / "features.h5", config=config)
+        a = featx.load(together, config=config)
+        b = featx.load(separately, config=config)
         assert list(a.keys) == list(b.keys)
         worst = max(worst, float(np.abs(a.X - b.X).max()))
     return worst

@@ -69,9 +69,11 @@ def add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--backbone", default=DEFAULT_BACKBONE, metavar="NAME|FILE",
                    help="built-in backbone (`featx backbones` lists them) or a Keras model file "
                    "(.keras, .h5)")
-    g.add_argument("--layer", default=None,
+    g.add_argument("--layer", default=None, metavar="LAYER[,LAYER...]|auto",
                    help="layer to cut at (default: the backbone's, see `featx backbones NAME`; "
-                   "for a model file its last pooling layer)")
+                   "for a model file its last pooling layer); several, or auto (the backbone's "
+                   "candidate layers), are computed in one forward pass and stored as one "
+                   "configuration each")
     g.add_argument("--pooling", choices=POOLINGS, default="avg",
                    help="how the layer's feature map becomes a vector")
     g.add_argument("--input-size", type=input_size, default=None, metavar="N|HxW",
@@ -90,9 +92,13 @@ def add_feature_options(p: argparse.ArgumentParser) -> None:
                    "four corner and centre crops (five-crop; ten-crop adds their mirrors)")
 
 
-def feature_config(args: argparse.Namespace) -> FeatureConfig:
-    """The feature configuration the options of :func:`add_feature_options` ask for."""
-    return resolve(**{name: getattr(args, name) for name in OPTIONS})
+def feature_configs(args: argparse.Namespace) -> list[FeatureConfig]:
+    """The feature configurations the options of :func:`add_feature_options` ask for: one, or
+    one per layer of ``--layer L1,L2`` (or ``auto``), all computed by one forward pass."""
+    from featx.backbones.layers import layer_configs
+
+    config = resolve(**{name: getattr(args, name) for name in OPTIONS if name != "layer"})
+    return layer_configs(config, args.layer)
 
 
 def add_batch_size_option(p: argparse.ArgumentParser) -> None:

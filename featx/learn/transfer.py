@@ -12,13 +12,18 @@ augmentation).
 
 >>> space = Space(backbones=("mobilenetv2",), layers="block_12_add,out_relu", weights=None,
 ...               input_size=32, augments=("none", "flip"), heads=("centroid",))
->>> cost = estimate(space, "images", "runs/search/features")
+>>> cost = estimate(space, "images", "runs/search/features.h5")
 >>> cost.images, len(cost.passes), cost.to_embed
 (16, 2, 32)
 >>> report = run_search(space, "images", "runs/search", cv=2, log=lambda line: None,
 ...                     progress=False)
->>> len(report.candidates), report.chosen.head, sorted(os.listdir("runs/search"))[:3]
-(7, 'centroid', ['chosen', 'features', 'model.skops'])
+>>> len(report.candidates), report.chosen.head
+(7, 'centroid')
+>>> [name for name in ("features.h5", "search.csv", "search.png", "model.skops", "chosen")
+...  if not os.path.exists(f"runs/search/{name}")]
+[]
+>>> estimate(space, "images", "runs/search/features.h5").to_embed  # all cached now
+0
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -35,21 +39,21 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV
 
 from featx import SEED
-from featx._hashing import content_key
 from featx._text import format_table, write_csv, write_json
 from featx.backbones.augment import views
 from featx.backbones.config import FeatureConfig, resolve
 from featx.backbones.layers import layer_configs
 from featx.embedding.options import RunOptions
+from featx.embedding.run import EmbedResult, preview, run
 from featx.errors import FeatxError
-from featx.images.sources import Item, list_images
+from featx.images.sources import list_images
 from featx.learn import bundle
 from featx.learn.dataset import Dataset, load_dataset
 from featx.learn.heads import get_head
 from featx.learn.report import write_report
 from featx.learn.search import Result
 from featx.learn.search import search as grid_search
-from featx.store.read import load
+from featx.store.read import configs as stored_configs
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,13 @@ class Space:
 
 @dataclass
 class Pass:
-    """One forward pass of a search: its configurations and how many listed images the cache
-    holds for all of them."""
+    """One forward pass of a search: its configurations, and of the listed images how many the
+    cache holds for all of them (``cached``) and how many distinct contents it must embed
+    (``to_embed``; exact copies are embedded once)."""
 
     configs: list[FeatureConfig]
     cached: int
-    images: int
-
-    @property
-    def to_embed(self) -> int:
-        return self.images - self.cached
+    to_embed: int
 
     def row(self) -> dict:
         first = self.configs[0]
@@ -137,27 +138,27 @@ class Cost:
     def report(self) -> str:
         splits = ", ".join(f"{name or '(none)'} {n}" for name, n in self.splits.items())
         runs = sum(p.to_embed * views(p.configs[0].augment) for p in self.passes)
+        busy = sum(1 for p in self.passes if p.to_embed)
         cached = sum(p.cached for p in self.passes)
         return "\n".join([
             f"{self.images} images ({splits}); {len(self.configs)} configurations in "
             f"{len(self.passes)} forward passes",
             format_table([p.row() for p in self.passes]),
-            f"to embed: {self.to_embed} of {self.images * len(self.passes)} image passes "
-            f"({cached} cached), {runs} images through a backbone with the augmentations' "
-            "views"])
+            f"cached: {cached} of {self.images * len(self.passes)} images x passes; to embed: "
+            f"{self.to_embed} images in {busy} forward passes ({runs} through a backbone with "
+            "the augmentations' views)"])
 
 
 def estimate(space: Space, source, cache: str | os.PathLike | None,
              threads: int | None = None) -> Cost:
-    """The cost of a search over the images of ``source`` with the cache ``cache``: reads the
-    images' bytes (to key them), never runs a backbone (but a model file's ``auto`` layers are
-    found by loading it)."""
+    """The cost of a search over the images of ``source`` with the cache ``cache``, found as a
+    run would (the stat cache, else hashing the images' bytes) without running a backbone (a
+    model file's ``auto`` layers are found by loading it) or writing anything."""
     items = list_images(source).items
-    keys = _content_keys(items, threads or RunOptions().with_threads().threads)
     passes = []
     for configs in space.passes():
-        held = set.intersection(*(held_keys(cache, config) for config in configs))
-        passes.append(Pass(configs, sum(key in held for key in keys), len(items)))
+        work = preview(configs, source, cache, threads)
+        passes.append(Pass(configs, work.reused, len(work.todo)))
     splits = dict(sorted(_count(item.split for item in items).items()))
     return Cost(len(items), splits, passes)
 
@@ -214,7 +215,8 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
                log: Callable[[str], object] = print) -> SearchReport:
     """Search ``space`` on the images of ``source``; write the table, plot and bundle to ``out``.
 
-    Features are cached in ``cache`` (default ``OUT/features``). The CV score of a candidate is
+    Features are cached in the store ``cache`` (default ``OUT/features.h5``), one configuration
+    each, the images of ``source`` its entries. The CV score of a candidate is
     the mean over ``repeats`` shuffles of ``cv`` stratified folds (many candidates compared on
     few images: one shuffle's luck would pick among near-equals). With ``dry_run`` it stops after
     printing the cost (``out`` may then be ``None``: nothing is written).
@@ -222,7 +224,7 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
     if out is None and not dry_run:
         raise FeatxError("a search needs a folder to write its results to")
     if cache is None and out is not None:
-        cache = os.path.join(out, "features")
+        cache = os.path.join(out, "features.h5")
     cost = estimate(space, source, cache)
     log(cost.report())
     report = SearchReport(cost)
@@ -230,10 +232,15 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
         return report
     os.makedirs(out, exist_ok=True)
     options = RunOptions(batch_size=batch_size, progress=progress)
+    names = []
     for step in cost.passes:
-        if step.to_embed:
-            log(embed_pass(step.configs, source, cache, options))
-    sets = {config: dataset(cache, config, test_size, seed) for config in cost.configs}
+        result = embed_pass(step.configs, source, cache, options)
+        if result.embedded or result.failures:
+            log(result.report())
+        names += result.configs
+    stored = stored_configs(cache)
+    sets = {FeatureConfig.from_attrs(stored[name]): dataset(cache, name, test_size, seed)
+            for name in names}
     first = next(iter(sets.values()))
     log(f"cross-validating on the training rows only: train {len(first.y_train)}, held out "
         f"{len(first.y_test)} ({first.held_out}); {cv}-fold CV x {repeats}, {scoring}")
@@ -373,41 +380,20 @@ def _layer(config: FeatureConfig) -> str:
     return config.layer or "(output)"
 
 
-# --- the cache seam: one feature file per configuration, until one store holds several ---------
-
-
-def config_file(cache: str | os.PathLike, config: FeatureConfig) -> str:
-    """The feature file of ``config`` in the cache folder ``cache``, readably named."""
-    parts = [_backbone_name(config).removesuffix(".keras"), config.layer or "output",
-             config.pooling, "x".join(map(str, config.input_size or ())) or "auto",
-             config.resize, config.augment, config.weights_fingerprint.split("/")[0][:12]]
-    return os.path.join(os.fspath(cache), "-".join(p.replace(os.sep, "_") for p in parts) + ".h5")
-
-
-def held_keys(cache: str | os.PathLike | None, config: FeatureConfig) -> set[str]:
-    """The content keys the cache holds for ``config``."""
-    if cache is None:
-        return set()
-    path = config_file(cache, config)
-    return set(load(path).keys) if os.path.exists(path) else set()
+# --- the cache: one store, one configuration per layer, pooling, resize and augmentation ------
 
 
 def embed_pass(configs: Sequence[FeatureConfig], source, cache: str | os.PathLike,
-               options: RunOptions) -> str:
-    """Embed the images of ``source`` with ``configs`` (one forward pass) into the cache; returns
-    the run's summary."""
-    from featx.embedding.run import run
-
-    os.makedirs(cache, exist_ok=True)
-    lines = [run(config, source, config_file(cache, config), options).summary()
-             for config in configs]
-    return "\n".join(lines)
+               options: RunOptions) -> EmbedResult:
+    """Embed the images of ``source`` with ``configs`` (one forward pass) into the store
+    ``cache``, as the source's entries; a fully cached pass only checks (no backbone runs)."""
+    return run(list(configs), source, cache, options)
 
 
-def dataset(cache: str | os.PathLike, config: FeatureConfig, test_size: float | None,
+def dataset(cache: str | os.PathLike, name: str, test_size: float | None,
             seed: int) -> Dataset:
-    """The train and held-out rows of ``config`` in the cache."""
-    return load_dataset(config_file(cache, config), test_size, seed)
+    """The train and held-out rows of the configuration ``name`` in the store ``cache``."""
+    return load_dataset(cache, test_size, seed, config=name)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -448,12 +434,3 @@ def _count(values) -> dict:
     return counts
 
 
-def _content_keys(items: Sequence[Item], threads: int) -> list[str | None]:
-    def key(item: Item) -> str | None:
-        try:
-            return content_key(item.path)
-        except OSError:
-            return None
-
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(key, items))

@@ -134,7 +134,7 @@ def test_search_dry_run_prints_the_cost_and_stops(class_tree, tiny_model_file, c
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "12 images (train 6, val 6); 4 configurations in 2 forward passes" in out
-    assert "to embed: 24 of 24 image passes (0 cached)" in out
+    assert "cached: 0 of 24 images x passes; to embed: 24 images in 2 forward passes" in out
 
 
 def test_search_writes_its_results_to_out(class_tree, tiny_model_file, tmp_path, capsys):
@@ -151,3 +151,14 @@ def test_search_writes_its_results_to_out(class_tree, tiny_model_file, tmp_path,
 def test_search_without_out_is_refused(class_tree, capsys):
     assert main(["search", str(class_tree)]) == 2
     assert "needs --out DIR (or --dry-run)" in capsys.readouterr().err
+
+
+def test_embed_several_layers_writes_one_configuration_each(class_tree, tmp_path,
+                                                           tiny_model_file, capsys):
+    out = tmp_path / "f.h5"
+    assert main(["embed", str(class_tree), str(out), "--backbone", str(tiny_model_file),
+                 "--layer", "conv,pool", "--augment", "flip", "--quiet"]) == 0
+    assert "embedded 12" in capsys.readouterr().out
+    assert main(["info", str(out), "--json"]) == 0
+    text = capsys.readouterr().out
+    assert text.count('"augment": "flip"') >= 2 or text.count("flip") >= 2

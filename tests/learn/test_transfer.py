@@ -10,12 +10,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from featx.backbones.config import resolve
+from featx.backbones.config import FeatureConfig, resolve
 from featx.errors import FeatxError
 from featx.learn import transfer
 from featx.learn.bundle import load as load_bundle
 from featx.learn.predict import predict
 from featx.learn.transfer import Space, best, describe, estimate, fusions, run_search
+from featx.store.read import configs
 
 
 @pytest.fixture
@@ -36,10 +37,10 @@ def test_configurations_are_grouped_by_forward_pass(tiny_model_file):
                   resizes=("squash", "pad"), augments=("none", "flip", "ten-crop"))
     passes = space.passes()
     assert len(passes) == 2 * 3                       # resize x augmentation
-    for configs in passes:
-        assert [(c.layer, c.pooling) for c in configs] == [
+    for group in passes:
+        assert [(c.layer, c.pooling) for c in group] == [
             ("conv", "avg"), ("pool", "avg"), ("conv", "max"), ("pool", "max")]
-        assert len({c.forward_pass() for c in configs}) == 1
+        assert len({c.forward_pass() for c in group}) == 1
 
 
 def test_auto_layers_of_each_backbone_come_from_the_registry():
@@ -67,7 +68,8 @@ def test_the_cost_is_counted_before_anything_runs(space, class_tree, tmp_path):
     assert cost.splits == {"train": 6, "val": 6}
     text = cost.report()
     assert "12 images (train 6, val 6); 4 configurations in 2 forward passes" in text
-    assert "to embed: 24 of 24 image passes (0 cached), 36 images through a backbone" in text
+    assert ("cached: 0 of 24 images x passes; to embed: 24 images in 2 forward passes (36 "
+            "through a backbone") in text
 
 
 def test_a_dry_run_prints_the_cost_and_writes_nothing(space, class_tree, tmp_path):
@@ -111,8 +113,9 @@ def test_search_writes_table_plot_bundle_and_scores_the_chosen_pair_once(
 def test_a_rerun_embeds_nothing_and_finds_everything_cached(space, class_tree, tmp_path):
     run_search(replace(space, fuse=0), class_tree, tmp_path / "out", cv=2, repeats=1,
                grids=SMALL_GRID, log=quiet, progress=False)
-    cost = estimate(space, class_tree, tmp_path / "out" / "features")
+    cost = estimate(space, class_tree, tmp_path / "out" / "features.h5")
     assert cost.to_embed == 0 and all(p.cached == 12 for p in cost.passes)
+    assert "to embed: 0 images in 0 forward passes" in cost.report()
 
 
 def test_predict_with_the_chosen_bundle_reproduces_the_held_out_accuracy(space, class_tree,
@@ -135,8 +138,12 @@ def test_a_fused_bundle_embeds_new_images_with_both_configurations(class_tree, t
     assert len(fused) == 1 and fused[0].dim == 8 + 8
     # choose the fused pair whatever the scores, as the search would if it were best
     report.chosen = fused[0]
-    transfer._finish(report, {c: transfer.dataset(tmp_path / "out" / "features", c, None, 0)
-                              for c in report.cost.configs}, tmp_path / "out", "accuracy", quiet)
+    cache = tmp_path / "out" / "features.h5"
+    stored = configs(cache)
+    transfer._finish(report, {FeatureConfig.from_attrs(attrs): transfer.dataset(cache, name,
+                                                                                 None, 0)
+                              for name, attrs in stored.items()}, tmp_path / "out", "accuracy",
+                     quiet)
     model = load_bundle(tmp_path / "out" / "model.skops")
     assert [c.layer for c in model.feature_configs()] == ["conv", "pool"]
     with pytest.raises(FeatxError, match="2 feature configurations concatenated"):
