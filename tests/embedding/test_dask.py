@@ -101,6 +101,19 @@ def test_sharded_run_equals_a_local_run_row_for_row(class_tree, tmp_path, tiny_m
     assert (rerun.embedded, rerun.reused) == (0, 12)
 
 
+def test_several_layers_on_dask_equal_a_local_run_for_each_layer(class_tree, tmp_path,
+                                                                 tiny_model_file, client):
+    local = embed_tiny(class_tree, tmp_path / "local.h5", tiny_model_file, layer="conv,pool")
+    result = embed_tiny(class_tree, tmp_path / "dask.h5", tiny_model_file, layer="conv,pool",
+                        client=client, shard_size=5)
+    assert result.embedded == local.embedded == 12 and result.configs == local.configs
+    for name in local.configs:
+        got = featx.load(tmp_path / "dask.h5", config=name)
+        want = featx.load(tmp_path / "local.h5", config=name)
+        g, w = np.argsort(got.keys), np.argsort(want.keys)
+        np.testing.assert_allclose(got.X[g], want.X[w], atol=1e-6, rtol=0)
+
+
 def test_cli_scheduler_option_runs_on_that_cluster(class_tree, tmp_path, tiny_model_file,
                                                    client, capsys):
     from featx.cli.main import main
