@@ -14,7 +14,8 @@ SCRIPTS = sorted((REPO / "benchmarks").glob("*.py"))
 
 def test_every_benchmark_script_is_covered():
     assert {p.stem for p in SCRIPTS} >= {"embed_throughput", "scale", "grid_search", "threads",
-                                         "dask_scaling", "finetune", "coral_shift"}
+                                         "dask_scaling", "finetune", "coral_shift",
+                                         "multi_layer"}
 
 
 @pytest.mark.slow
