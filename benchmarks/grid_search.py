@@ -5,7 +5,7 @@ feature file; that pass is timed. Then, side by side:
 
 * ``GridSearchCV(Pipeline([FeatureExtractor(cache=...), LogisticRegression()]), 10 C values,
   cv=5)`` on the image paths: every fit reads the cache, so the backbone runs 0 more times
-  (counted by wrapping ``Backbone.__call__``);
+  (counted by wrapping ``Backbone.outputs``);
 * the same grid on the feature matrix (``load_xy``), the pure-feature pipeline;
 * the hand-rolled alternative that re-embeds the images for each of the 50 fits: 50 backbone passes,
   whose cost is 50 x the measured pass (not run).
@@ -43,13 +43,13 @@ def main(argv: list[str] | None = None) -> None:
     from featx.backbones.build import Backbone
 
     calls: list[int] = []
-    forward = Backbone.__call__
-    Backbone.__call__ = lambda self, x: calls.append(len(x)) or forward(self, x)
+    forward = Backbone.outputs
+    Backbone.outputs = lambda self, x: calls.append(len(x)) or forward(self, x)
     try:
         with tempfile.TemporaryDirectory(prefix="featx-grid-") as work:
             measure(args.n, backbone, c_values, folds, Path(work), calls)
     finally:
-        Backbone.__call__ = forward
+        Backbone.outputs = forward
 
 
 def measure(n: int, backbone: dict, c_values: np.ndarray, folds: int, work: Path,

@@ -4,7 +4,10 @@ The format is documented in ``pipelines/README.md``. Relative paths in a spec re
 current working directory (run ``featx run`` from the repository root), like command-line paths.
 The ``[backbone]`` table takes ``name``, the other options of
 :func:`featx.backbones.config.resolve`, and ``batch_size``. ``[data] hint`` says what to fetch
-when ``source`` is absent (for a spec whose images lie outside the repository).
+when ``source`` is absent (for a spec whose images lie outside the repository). A ``[search]``
+table instead of ``[backbone]`` and ``[train]`` runs a transfer search
+(:mod:`featx.learn.transfer`, as ``featx search`` does): lists of backbones, layers, poolings,
+resizes, augmentations and heads.
 
 >>> from pathlib import Path
 >>> _ = Path("experiment.toml").write_text('''
@@ -38,12 +41,16 @@ from featx.errors import FeatxError
 from featx.learn.heads import get_head, select_heads
 from featx.learn.search import Result
 from featx.learn.train import train
+from featx.learn.transfer import SearchReport, Space, run_search
 from featx.report.train_page import report_training
 
-SECTIONS = {"output", "features", "data", "backbone", "train", "grid"}
+SECTIONS = {"output", "features", "data", "backbone", "train", "grid", "search"}
 DATA_KEYS = {"source", "test_size", "hint"}
 BACKBONE_KEYS = {"name", *OPTIONS, "batch_size"} - {"backbone"}
 TRAIN_KEYS = {"heads", "cv", "scoring", "n_jobs", "seed", "test_size", "halving"}
+SPACE_KEYS = {"backbones", "layers", "poolings", "resizes", "augments", "heads", "input_size",
+              "weights", "preprocess", "fuse"}
+SEARCH_KEYS = SPACE_KEYS | {"cv", "repeats", "scoring", "n_jobs", "seed", "batch_size"}
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Spec:
     heads: list[str]
     train: dict = field(default_factory=dict)
     grids: dict = field(default_factory=dict)
+    search: Space | None = None
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
@@ -70,6 +78,8 @@ def load_spec(path: str | os.PathLike) -> Spec:
     except tomllib.TOMLDecodeError as exc:
         raise FeatxError(f"{path}: invalid TOML ({exc})") from None
     _check_keys(path, "the spec", raw, SECTIONS)
+    if "search" in raw:
+        return _search_spec(path, raw)
     backbone = dict(raw.get("backbone", {}))
     train_opts = dict(raw.get("train", {}))
     _check_keys(path, "[data]", raw.get("data", {}), DATA_KEYS)
@@ -88,13 +98,52 @@ def load_spec(path: str | os.PathLike) -> Spec:
                 backbone=backbone, heads=heads, train=train_opts, grids=raw.get("grid", {}))
 
 
+def _search_spec(path, raw: dict) -> Spec:
+    """A spec with a ``[search]`` table: the candidates, and how to cross-validate them."""
+    extra = sorted({"backbone", "train"} & set(raw))
+    if extra:
+        raise FeatxError(f"{path}: [search] replaces [backbone] and [train]; drop "
+                         f"{', '.join(f'[{name}]' for name in extra)}")
+    table = dict(raw["search"])
+    _check_keys(path, "[data]", raw.get("data", {}), DATA_KEYS)
+    _check_keys(path, "[search]", table, SEARCH_KEYS)
+    if "source" not in raw.get("data", {}) or "backbones" not in table or "output" not in raw:
+        raise FeatxError(f"{path}: a search spec needs output, [data] source and [search] "
+                         "backbones")
+    lists = {key: tuple(_as_list(table.pop(key))) for key in
+             ("backbones", "poolings", "resizes", "augments") if key in table}
+    if "heads" in table:
+        lists["heads"] = tuple(select_heads(table.pop("heads")))
+    space_keys = {key: table.pop(key) for key in SPACE_KEYS & set(table)}
+    layers = space_keys.pop("layers", "auto")
+    space = Space(**lists, **space_keys, layers=tuple(_as_list(layers)))
+    for name in [*space.heads, *raw.get("grid", {})]:
+        get_head(name)
+    if "test_size" in raw["data"]:
+        table["test_size"] = raw["data"]["test_size"]
+    output = raw["output"]
+    return Spec(source=raw["data"]["source"], hint=raw["data"].get("hint", ""), output=output,
+                features=raw.get("features", os.path.join(output, "features")), backbone={},
+                heads=list(space.heads), train=table, grids=raw.get("grid", {}), search=space)
+
+
+def _as_list(value) -> list:
+    """A TOML value as a list: a list as is, a string split at commas, a number alone."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")]
+    return [value] if isinstance(value, int) else list(value)
+
+
 def run_spec(spec: Spec, log: Callable[[str], object] = print,
-             quiet: bool = False) -> list[Result]:
+             quiet: bool = False) -> list[Result] | SearchReport:
     """Embed the spec's images into its feature file (cached), then train and report (with
-    ``report.html``); ``quiet``: no progress bars (the search's only on a terminal) and no line
-    per head. A missing source with a ``hint`` is one line."""
+    ``report.html``), or run its transfer search; ``quiet``: no progress bars (the search's
+    only on a terminal) and no line per head. A missing source with a ``hint`` is one line."""
     if spec.hint and not os.path.exists(spec.source):
         raise FeatxError(f"[data] source {spec.source} does not exist; {spec.hint}")
+    if spec.search is not None:
+        return run_search(spec.search, spec.source, spec.output, cache=spec.features,
+                          grids=spec.grids, log=log, progress=not quiet, **spec.train)
     os.makedirs(os.path.dirname(os.path.abspath(spec.features)), exist_ok=True)
     options = dict(spec.backbone)
     backbone = options.pop("name")

@@ -63,7 +63,7 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def __init__(self, backbone: str = DEFAULT_BACKBONE, layer: str | None = None,
                  pooling: str = "avg", input_size: int | tuple[int, int] | None = None,
                  weights: str | None = "imagenet", preprocess: str | None = None,
-                 resize: str = "squash",
+                 resize: str = "squash", augment: str = "none",
                  cache: str | os.PathLike = "features.h5", batch_size: int = 32):
         self.backbone = backbone
         self.layer = layer
@@ -72,6 +72,7 @@ class FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.weights = weights
         self.preprocess = preprocess
         self.resize = resize
+        self.augment = augment
         self.cache = cache
         self.batch_size = batch_size
 

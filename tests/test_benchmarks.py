@@ -20,7 +20,8 @@ LINES = {
 
 def test_every_benchmark_script_is_covered():
     assert {p.stem for p in SCRIPTS} >= {"embed_throughput", "scale", "grid_search", "threads",
-                                         "dask_scaling", "finetune", "coral_shift", "heads"}
+                                         "dask_scaling", "finetune", "coral_shift", "heads",
+                                         "multi_layer"}
 
 
 @pytest.mark.slow

@@ -57,7 +57,9 @@ def test_shipped_specs_sources_exist_from_the_repository_root(spec, monkeypatch)
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
 def test_shipped_specs_use_built_in_backbones_so_they_share_caches_and_bundles(spec):
-    assert is_builtin(load_spec(spec).backbone["name"])
+    loaded = load_spec(spec)
+    names = loaded.search.backbones if loaded.search else [loaded.backbone["name"]]
+    assert all(is_builtin(name) for name in names)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
@@ -91,4 +93,35 @@ def test_unknown_keys_are_refused(tmp_path):
     spec.write_text('output = "x"\n[data]\nsource = "d"\n[backbone]\nname = "vgg16"\n'
                     'layr = "block5_pool"\n')
     with pytest.raises(FeatxError, match="unknown key.*layr"):
+        load_spec(spec)
+
+
+def test_a_search_spec_runs_a_transfer_search(class_tree, tiny_model_file, tmp_path,
+                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("search.toml").write_text(f"""
+output = "runs/search"
+[data]
+source = "{class_tree.relative_to(tmp_path)}"
+[search]
+backbones = ["{tiny_model_file}"]
+layers = "conv,pool"
+augments = ["none", "flip"]
+heads = ["centroid"]
+fuse = 0
+cv = 2
+repeats = 1
+n_jobs = 1
+""")
+    assert main(["run", "search.toml", "--quiet"]) == 0
+    summary = json.loads(Path("runs/search/summary.json").read_text())
+    assert summary["candidates"] == 4 and summary["passes"] == 2
+    assert Path("runs/search/model.skops").exists() and Path("runs/search/search.csv").exists()
+
+
+def test_a_search_spec_has_no_backbone_or_train_table(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('output = "x"\n[data]\nsource = "d"\n[search]\nbackbones = "vgg16"\n'
+                    '[train]\ncv = 2\n')
+    with pytest.raises(FeatxError, match=r"\[search\] replaces \[backbone\] and \[train\]"):
         load_spec(spec)

@@ -65,8 +65,8 @@ def test_grid_search_embeds_each_image_exactly_once(extractor, class_tree, monke
     from featx.backbones.build import Backbone
 
     calls = []
-    original = Backbone.__call__
-    monkeypatch.setattr(Backbone, "__call__", lambda self, x: calls.append(len(x)) or
+    original = Backbone.outputs
+    monkeypatch.setattr(Backbone, "outputs", lambda self, x: calls.append(len(x)) or
                         original(self, x))
     paths, y = _images(class_tree)
     model = Pipeline([("features", extractor), ("clf", LogisticRegression())])
@@ -82,8 +82,8 @@ def test_grid_search_over_the_transfer_embeds_each_image_once_per_configuration(
     from featx.backbones.build import Backbone
 
     calls = []
-    original = Backbone.__call__
-    monkeypatch.setattr(Backbone, "__call__", lambda self, x: calls.append(
+    original = Backbone.outputs
+    monkeypatch.setattr(Backbone, "outputs", lambda self, x: calls.append(
         (self.config.backbone, self.config.pooling, len(x))) or original(self, x))
     paths, y = _images(class_tree)
     features = FeatureExtractor(str(tiny_model_file), layer="conv", input_size=32,
@@ -127,3 +127,23 @@ def test_load_xy_reads_labelled_rows_of_a_split(features_file):
     assert X.shape == (40, 16) and set(y) == {"ants", "bees"}
     assert load_xy(features_file)[0].shape == (80, 16)
     assert splits(features_file) == ["train", "val"]
+
+
+def test_fusion_is_a_feature_union_of_two_extractors(tmp_path, tiny_model_file, class_tree):
+    from sklearn.pipeline import FeatureUnion
+
+    paths, labels = _images(class_tree)
+    conv, pool = (FeatureExtractor(str(tiny_model_file), layer=layer, augment=augment,
+                                   cache=str(tmp_path / "cache.h5"))
+                  for layer, augment in (("conv", "flip"), ("pool", "none")))
+    union = FeatureUnion([("conv", conv), ("pool", pool)])
+    fused = union.fit_transform(paths)
+    assert fused.shape == (12, 16)
+    np.testing.assert_array_equal(fused, np.hstack([clone(conv).fit_transform(paths),
+                                                    clone(pool).fit_transform(paths)]))
+    assert list(union.get_feature_names_out()[[0, 8]]) == ["conv__featureextractor0",
+                                                           "pool__featureextractor0"]
+    model = Pipeline([("features", union), ("clf", LogisticRegression())]).fit(paths, labels)
+    assert model.predict(paths[:3]).shape == (3,)
+    search = GridSearchCV(model, {"features__conv__pooling": ["avg", "max"]}, cv=2)
+    assert np.isfinite(search.fit(paths, labels).cv_results_["mean_test_score"]).all()

@@ -27,7 +27,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -35,52 +35,98 @@ import numpy as np
 
 from featx import SEED
 from featx.backbones import registry
+from featx.backbones.augment import crop_boxes
 from featx.backbones.config import FeatureConfig
 from featx.errors import FeatxError
 
 POOLING_LAYERS = ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "MaxPooling2D",
                   "AveragePooling2D", "GlobalAveragePooling1D", "GlobalMaxPooling1D")
+AUTO_LAYERS = 4
+"""How many candidate layers ``--layer auto`` picks in a model file (see :func:`stage_ends`)."""
+_NOT_STAGE_ENDS = ("InputLayer", "ZeroPadding2D", "Cropping2D")
+_POINTWISE = ("BatchNormalization", "LayerNormalization", "Activation", "ReLU")
 
 
 class Backbone:
-    """A Keras model cut at ``config.layer``, pooled, behind one ``tf.function`` per batch.
+    """A Keras model cut at the layers of one or more configurations, pooled, behind one
+    ``tf.function`` per batch.
 
-    Call it with a uint8 batch ``(n, height, width, 3)`` of RGB pixels; it returns float32
-    ``(n, D)``. ``config`` is the resolved configuration (layer and input size filled in).
+    Configurations that share a forward pass (equal :meth:`FeatureConfig.forward_pass`: they differ
+    only in layer and pooling) are computed together: each image is decoded once, the backbone
+    runs once to the deepest layer asked for, and each configuration's layer is pooled as it says.
+    The augmentation's views (:mod:`featx.backbones.augment`) are cut from the decoded batch and
+    run in the same pass; each row is the mean of its views' pooled features.
+
+    Call it with a uint8 batch ``(n, height, width, 3)`` of RGB pixels at ``decode_size``:
+    :meth:`outputs` returns one float32 ``(n, D_i)`` array per configuration, and calling a
+    backbone of one configuration returns its array. ``configs`` are the resolved configurations
+    (layer and input size filled in), in the order given.
     """
 
-    def __init__(self, config: FeatureConfig):
+    def __init__(self, configs: FeatureConfig | Sequence[FeatureConfig]):
         import keras
         import tensorflow as tf
 
-        model, layer = cut_model(config)
-        height, width = model_input_size(model, config)
-        self.config = config.resolved(layer, (height, width))
-        features = keras.Model(model.inputs, model.get_layer(layer).output)
-        preprocess = preprocess_fn(config.preprocess)
-        reduce = _pooling_fn(config.pooling)
+        configs = (configs,) if isinstance(configs, FeatureConfig) else tuple(configs)
+        _check_one_pass(configs)
+        model, layers = cut_models(configs)
+        height, width = model_input_size(model, configs[0])
+        self.configs = tuple(config.resolved(layer if config.layer is None else config.layer,
+                                             (height, width))
+                             for config, layer in zip(configs, layers, strict=True))
+        names = list(dict.fromkeys(layers))
+        features = keras.Model(model.inputs, [model.get_layer(name).output for name in names])
+        preprocess = preprocess_fn(configs[0].preprocess)
+        views = _views_fn(configs[0].augment, (height, width))
+        reducers = [(names.index(layer), _pooling_fn(config.pooling))
+                    for config, layer in zip(configs, layers, strict=True)]
+        self.decode_size = self.configs[0].decode_size
 
-        @tf.function(input_signature=[tf.TensorSpec([None, height, width, 3], tf.uint8)])
+        @tf.function(input_signature=[tf.TensorSpec([None, *self.decode_size, 3], tf.uint8)])
         def forward(pixels):
-            x = preprocess(tf.cast(pixels, tf.float32))
-            return reduce(features(x, training=False))
+            x, n_views = views(tf.cast(pixels, tf.float32))
+            maps = features(preprocess(x), training=False)
+            maps = maps if isinstance(maps, list | tuple) else [maps]
+            return [_mean_of_views(reduce(maps[i]), n_views) for i, reduce in reducers]
 
         self._forward = forward
-        self.dim = int(forward.get_concrete_function().structured_outputs.shape[-1])
+        outputs = forward.get_concrete_function().structured_outputs
+        self.dims = [int(out.shape[-1]) for out in outputs]
+
+    @property
+    def config(self) -> FeatureConfig:
+        """The configuration of a backbone of one configuration."""
+        return self._one(self.configs)
+
+    @property
+    def dim(self) -> int:
+        """The feature size of a backbone of one configuration."""
+        return self._one(self.dims)
+
+    def outputs(self, pixels: np.ndarray) -> list[np.ndarray]:
+        """The features of a batch, one ``(n, D_i)`` array per configuration."""
+        return [out.numpy() for out in self._forward(pixels)]
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
-        return self._forward(pixels).numpy()
+        return self._one(self.outputs(pixels))
+
+    def _one(self, values: Sequence):
+        if len(values) != 1:
+            raise ValueError(f"this backbone computes {len(values)} configurations; "
+                             "use .configs, .dims and .outputs()")
+        return values[0]
 
 
 @functools.lru_cache(maxsize=2)
-def load_backbone(config: FeatureConfig) -> Backbone:
-    """Build (downloading or reading weights as configured) and compile the feature function.
+def load_backbone(configs: FeatureConfig | tuple[FeatureConfig, ...]) -> Backbone:
+    """Build (downloading or reading weights as configured) and compile the feature function of
+    one configuration, or of several that share a forward pass (a tuple).
 
     Built once per process and configuration: later calls (the fits of a grid search, the shards
     of a Dask worker) reuse it.
     """
     with quiet_start():
-        return Backbone(config)
+        return Backbone(configs)
 
 
 LOG_LEVEL = "1"
@@ -180,26 +226,45 @@ def _shape(layer) -> str:
         return "?"
 
 
+def _check_one_pass(configs: Sequence[FeatureConfig]) -> None:
+    if not configs:
+        raise FeatxError("no feature configuration to build a backbone for")
+    passes = {config.forward_pass() for config in configs}
+    if len(passes) > 1:
+        raise FeatxError("configurations computed in one forward pass may differ only in layer "
+                         "and pooling")
+
+
 def cut_model(config: FeatureConfig):
     """``(model, layer)``: the Keras model of ``config`` (built with its weights, or loaded from
     its file) and the name of the layer features are cut at (the configured one, else the
     backbone's default: a registry entry's layer or output, a model file's last pooling layer).
     A layer the model lacks is a :class:`FeatxError` naming the closest ones."""
+    model, (layer,) = cut_models([config])
+    return model, layer
+
+
+def cut_models(configs: Sequence[FeatureConfig]):
+    """:func:`cut_model` for configurations of one backbone: ``(model, layers)``, one layer name
+    per configuration."""
+    config = configs[0]
     if config.is_file:
         model = load_model_file(config.model_file)
-        layer = config.layer or _last_pooling_layer(model, config.model_file)
+        default = _last_pooling_layer(model, config.model_file)
+        layers = [c.layer or default() for c in configs]
     else:
         spec = registry.get(config.backbone)
         model = _build(spec, config, include_top=False)
-        layer = config.layer or model.layers[-1].name
-        if layer not in _layer_names(model):
+        layers = [c.layer or model.layers[-1].name for c in configs]
+        if not set(layers) <= set(_layer_names(model)):
             model = _build(spec, config, include_top=True)
-    if layer not in _layer_names(model):
-        close = difflib.get_close_matches(layer, _layer_names(model), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise FeatxError(f"backbone {config.model_file or config.backbone} has no layer "
-                         f"{layer!r}{hint}")
-    return model, layer
+    for layer in layers:
+        if layer not in _layer_names(model):
+            close = difflib.get_close_matches(layer, _layer_names(model), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise FeatxError(f"backbone {config.model_file or config.backbone} has no layer "
+                             f"{layer!r}{hint}")
+    return model, layers
 
 
 def _build(spec: registry.BackboneSpec, config: FeatureConfig, include_top: bool):
@@ -243,11 +308,136 @@ def _pooling_layers(model) -> list[str]:
     return [layer.name for layer in model.layers if type(layer).__name__ in POOLING_LAYERS]
 
 
-def _last_pooling_layer(model, path: str) -> str:
+def _last_pooling_layer(model, path: str):
+    """A function giving the model file's default layer, its last pooling layer (or an error
+    when it has none; called only when a configuration needs the default)."""
     pools = _pooling_layers(model)
-    if not pools:
-        raise FeatxError(f"model file {path} has no pooling layer; choose one with --layer")
-    return pools[-1]
+
+    def default() -> str:
+        if not pools:
+            raise FeatxError(f"model file {path} has no pooling layer; choose one with --layer")
+        return pools[-1]
+
+    return default
+
+
+def model_stage_ends(config: FeatureConfig) -> list[str]:
+    """:func:`stage_ends` of a configuration's model file (loaded once per file and content)."""
+    return list(_file_stage_ends(config.model_file, config.weights_fingerprint))
+
+
+@functools.lru_cache(maxsize=8)
+def _file_stage_ends(path: str, fingerprint: str) -> tuple[str, ...]:
+    with quiet_start():
+        return tuple(stage_ends(load_model_file(path), path))
+
+
+def stage_ends(model, path: str, count: int = AUTO_LAYERS) -> list[str]:
+    """The candidate feature layers of a Keras model file, shallow to deep: the end of the last
+    stage at each of the last ``count`` feature-map scales, the deepest replaced by the model's
+    last pooling layer where it has one (its default layer).
+
+    A stage end is a layer that no skip connection crosses (every path from the input passes
+    through it) and the last such layer at its scale (the input size over its feature-map size,
+    rounded to a power of two); where a stage ends in a residual addition followed by the next
+    block's pointwise expansion (1x1 convolution, normalisation, activation: inverted residuals,
+    as in MobileNetV2 and EfficientNet), the addition is the end. This finds the registry's
+    choices on the Keras applications (``conv4_block6_out`` of ResNet50, ``block5c_add`` of
+    EfficientNet-B0).
+    """
+    config = model.get_config()
+    if "layers" not in config or not isinstance(model.input_shape, tuple):
+        raise FeatxError(f"model file {path}: --layer auto needs a functional or sequential "
+                         "Keras model with one input; list the layers to use")
+    if None in model.input_shape[1:3]:
+        raise FeatxError(f"model file {path}: its input size is not fixed, so --layer auto cannot "
+                         "tell the scales of its feature maps; list the layers to use")
+    order = [layer["name"] for layer in config["layers"]]
+    inputs = {name: _inbound(layer) for name, layer in zip(order, config["layers"], strict=True)}
+    if not any(inputs.values()):  # a Sequential model: a chain
+        inputs = {order[0]: set(), **{name: {before} for before, name in zip(order, order[1:],
+                                                                         strict=False)}}
+    pools = _pooling_layers(model)
+    if pools:  # what follows the last pooling layer is the classifier
+        order = order[:order.index(pools[-1]) + 1]
+        inputs = {name: inputs[name] & set(order) for name in order}
+    known = set(_layer_names(model))
+    groups: list[tuple[int, list[str]]] = []
+    for name in _cuts(order, inputs):
+        scale = _scale(model, model.get_layer(name)) if name in known else None
+        if scale is None:
+            continue
+        if groups and groups[-1][0] == scale:
+            groups[-1][1].append(name)
+        else:
+            groups.append((scale, [name]))
+    if not groups:
+        raise FeatxError(f"model file {path}: found no feature maps; list the layers to use")
+    ends = [_stage_end(model, group) for _, group in groups[:-1]] + [groups[-1][1][-1]]
+    if pools and type(model.get_layer(pools[-1])).__name__.startswith("Global"):
+        ends[-1] = pools[-1]  # the global pooling of the last feature map: the default layer
+    return ends[-count:]
+
+
+def _inbound(layer_config: dict) -> set[str]:
+    """The names of the layers feeding a layer, from its (public) functional-model config."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            history = value.get("keras_history") or value.get("config", {}).get("keras_history")
+            if history and value.get("class_name", "__keras_tensor__") == "__keras_tensor__":
+                found.add(history[0])
+                return
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(layer_config.get("inbound_nodes", []))
+    return found
+
+
+def _cuts(order: list[str], inputs: dict[str, set[str]]) -> list[str]:
+    """The layers, in order, that no connection crosses (no edge from before to after them)."""
+    position = {name: i for i, name in enumerate(order)}
+    crossing = [0] * (len(order) + 1)
+    for name, sources in inputs.items():
+        for source in sources:
+            if position[name] - position[source] > 1:
+                crossing[position[source] + 1] += 1
+                crossing[position[name]] -= 1
+    cuts, open_edges = [], 0
+    for i, name in enumerate(order):
+        open_edges += crossing[i]
+        if not open_edges:
+            cuts.append(name)
+    return cuts
+
+
+def _scale(model, layer) -> int | None:
+    """log2 of the input size over a layer's feature-map size, rounded; ``None`` for layers that
+    are no feature map (or only pad one)."""
+    shape = layer.output.shape if hasattr(layer, "output") else None
+    if (shape is None or len(shape) != 4 or shape[1] is None or model.input_shape[1] is None
+            or type(layer).__name__ in _NOT_STAGE_ENDS
+            or type(layer).__name__.startswith("Global")):
+        return None
+    return int(round(np.log2(model.input_shape[1] / shape[1])))
+
+
+def _stage_end(model, group: list[str]) -> str:
+    """The last layer of a scale, or the residual addition before a trailing pointwise
+    expansion (1x1 convolution, normalisation, activation) that opens the next block."""
+    i = len(group) - 1
+    while i > 0 and type(model.get_layer(group[i])).__name__ in _POINTWISE:
+        i -= 1
+    layer = model.get_layer(group[i])
+    if (i > 0 and type(layer).__name__ == "Conv2D" and tuple(layer.kernel_size) == (1, 1)
+            and type(model.get_layer(group[i - 1])).__name__ in ("Add", "BatchNormalization")):
+        return group[i - 1]
+    return group[-1]
 
 
 def _layer_names(model) -> list[str]:
@@ -290,3 +480,37 @@ def _pooling_fn(pooling: str):
         return tf.reduce_mean(x, axes) if pooling == "avg" else tf.reduce_max(x, axes)
 
     return reduce
+
+
+def _views_fn(augment: str, size: tuple[int, int]):
+    """``x -> (views, n)``: a decoded float batch ``(b, H, W, 3)`` to its augmentation's views
+    stacked view-major ``(n * b, h, w, 3)`` (see :mod:`featx.backbones.augment`)."""
+    import tensorflow as tf
+
+    def mirror(x):
+        return tf.reverse(x, axis=[2])
+
+    def crops(x):
+        decoded = (int(x.shape[1]), int(x.shape[2]))
+        return [x[:, top:top + size[0], left:left + size[1], :]
+                for top, left in crop_boxes(decoded, size)]
+
+    make = {"none": lambda x: [x],
+            "flip": lambda x: [x, mirror(x)],
+            "five-crop": crops,
+            "ten-crop": lambda x: [*crops(x), *(mirror(c) for c in crops(x))]}[augment]
+
+    def views(x):
+        stacked = make(x)
+        return tf.concat(stacked, axis=0), len(stacked)
+
+    return views
+
+
+def _mean_of_views(features, n_views: int):
+    """The mean over views of view-major rows ``(n_views * b, D)`` -> ``(b, D)``."""
+    import tensorflow as tf
+
+    if n_views == 1:
+        return features
+    return tf.reduce_mean(tf.reshape(features, [n_views, -1, features.shape[-1]]), axis=0)

@@ -9,8 +9,8 @@ built model can tell (the default layer and input size of a model file) are ``No
 and a model file's own hash stands for them.
 
 >>> cfg = resolve("vgg16", weights=None)
->>> cfg.layer, cfg.input_size, cfg.preprocess
-('block5_pool', (224, 224), 'vgg16')
+>>> cfg.layer, cfg.input_size, cfg.preprocess, cfg.augment
+('block5_pool', (224, 224), 'vgg16', 'none')
 >>> FeatureConfig.from_attrs(cfg.attrs()) == cfg
 True
 """
@@ -26,14 +26,18 @@ from importlib.metadata import PackageNotFoundError, version
 from featx import SEED, __version__
 from featx._hashing import sha256
 from featx.backbones import registry
+from featx.backbones.augment import AUGMENTATIONS, decode_size
 from featx.errors import FeatxError
 from featx.images.decode import RESIZE_POLICIES
 
-OPTIONS = ("backbone", "layer", "pooling", "input_size", "weights", "preprocess", "resize")
+OPTIONS = ("backbone", "layer", "pooling", "input_size", "weights", "preprocess", "resize",
+           "augment")
 """The options :func:`resolve` takes: a feature configuration as users spell it."""
 POOLINGS = ("avg", "max", "flatten")
-IDENTITY = ("backbone", "layer", "pooling", "input_size", "resize", "preprocess",
+IDENTITY = ("backbone", "layer", "pooling", "input_size", "resize", "augment", "preprocess",
             "weights_fingerprint")
+IDENTITY_DEFAULTS = {"augment": "none"}
+"""Identity fields that files written before them lack, with the value they were made with."""
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
@@ -47,6 +51,7 @@ class FeatureConfig:
     pooling: str
     input_size: tuple[int, int] | None
     resize: str
+    augment: str = "none"
     preprocess: str
     weights: str
     weights_fingerprint: str
@@ -75,7 +80,8 @@ class FeatureConfig:
             backbone=attrs["backbone"], model_file=attrs.get("model_file", ""),
             layer=attrs.get("layer"), pooling=attrs["pooling"],
             input_size=tuple(int(v) for v in size) if size is not None else None,
-            resize=attrs["resize"], preprocess=attrs["preprocess"],
+            resize=attrs["resize"], augment=attrs.get("augment", "none"),
+            preprocess=attrs["preprocess"],
             weights=attrs.get("weights", ""), weights_fingerprint=attrs["weights_fingerprint"])
 
     def refresh(self) -> FeatureConfig:
@@ -85,14 +91,14 @@ class FeatureConfig:
         return resolve(self.model_file or self.backbone, layer=self.layer or None,
                        pooling=self.pooling, input_size=self.input_size,
                        weights=self.weights or "imagenet", preprocess=self.preprocess,
-                       resize=self.resize)
+                       resize=self.resize, augment=self.augment)
 
     def mismatches(self, stored: Mapping) -> list[str]:
         """Identity fields that differ from a stored file's attributes, as readable lines."""
         lines = []
         for name in IDENTITY:
             mine = getattr(self, name)
-            theirs = stored.get(name)
+            theirs = stored.get(name, IDENTITY_DEFAULTS.get(name))
             if name == "input_size" and theirs is not None:
                 theirs = tuple(int(v) for v in theirs)
             if mine is not None and mine != theirs:
@@ -102,6 +108,17 @@ class FeatureConfig:
     def resolved(self, layer: str, input_size: tuple[int, int]) -> FeatureConfig:
         """This configuration with the values the built model told (layer, input size)."""
         return replace(self, layer=layer, input_size=input_size)
+
+    @property
+    def decode_size(self) -> tuple[int, int] | None:
+        """The size images are decoded at: the input size, larger for crop augmentations."""
+        return decode_size(self.input_size, self.augment) if self.input_size else None
+
+    def forward_pass(self) -> FeatureConfig:
+        """What decides the forward pass: this configuration but its layer and pooling, so
+        configurations with equal ``forward_pass()`` are computed by one pass of the backbone
+        (:func:`featx.backbones.build.load_backbone` given several)."""
+        return replace(self, layer=None, pooling="")
 
 
 def resolve(
@@ -113,15 +130,23 @@ def resolve(
     weights: str | os.PathLike | None = "imagenet",
     preprocess: str | None = None,
     resize: str = "squash",
+    augment: str = "none",
 ) -> FeatureConfig:
-    """Check the options and build the configuration of a backbone name or a Keras model file."""
+    """Check the options and build the configuration of a backbone name or a Keras model file.
+
+    ``augment``: ``none``, ``flip``, ``five-crop`` or ``ten-crop``, see
+    :mod:`featx.backbones.augment`.
+    """
     if pooling not in POOLINGS:
         raise FeatxError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
     if resize not in RESIZE_POLICIES:
         raise FeatxError(f"resize must be one of {', '.join(RESIZE_POLICIES)}, got {resize!r}")
+    if augment not in AUGMENTATIONS:
+        raise FeatxError(f"augment must be one of {', '.join(AUGMENTATIONS)}, got {augment!r}")
     size = _size(input_size)
     if _looks_like_file(backbone):
-        return _file_config(os.fspath(backbone), layer, pooling, size, preprocess, resize)
+        return _file_config(os.fspath(backbone), layer, pooling, size, preprocess, resize,
+                            augment)
     spec = registry.get(backbone)
     weights_text, fingerprint = _weights(weights)
     return FeatureConfig(
@@ -130,13 +155,14 @@ def resolve(
         pooling=pooling,
         input_size=size or (spec.input_size, spec.input_size),
         resize=resize,
+        augment=augment,
         preprocess=registry.preprocess_module(preprocess) if preprocess else spec.preprocess,
         weights=weights_text,
         weights_fingerprint=fingerprint,
     )
 
 
-def _file_config(path, layer, pooling, size, preprocess, resize) -> FeatureConfig:
+def _file_config(path, layer, pooling, size, preprocess, resize, augment) -> FeatureConfig:
     if not os.path.isfile(path):
         raise FeatxError(f"backbone model file {path} does not exist")
     return FeatureConfig(
@@ -146,6 +172,7 @@ def _file_config(path, layer, pooling, size, preprocess, resize) -> FeatureConfi
         pooling=pooling,
         input_size=size,
         resize=resize,
+        augment=augment,
         preprocess=registry.preprocess_module(preprocess or registry.PREPROCESS_NONE),
         weights="",
         weights_fingerprint=f"sha256:{sha256(path)}",

@@ -2,7 +2,8 @@
 
 Without arguments: every built-in backbone with its input size, feature size and default layer.
 With a name or a Keras model file: its layers (the classifier top included), the default cut
-marked; builds the model with random weights, so nothing is downloaded. --fetch caches ImageNet
+marked * and the candidate layers that --layer auto picks marked auto; builds the model with
+random weights, so nothing is downloaded. --fetch caches ImageNet
 weights for offline use later.
 """
 
@@ -50,11 +51,14 @@ def table() -> str:
 
 
 def layers(backbone: str) -> str:
-    """A backbone's layers, the one features are cut at by default marked with ``*``."""
+    """A backbone's layers, the one features are cut at by default marked with ``*``, those
+    ``--layer auto`` picks with ``auto``."""
     from featx.backbones.build import model_layers
+    from featx.backbones.layers import candidate_layers
 
     config = resolve(backbone, weights=None)
     rows, default = model_layers(config)
+    auto = candidate_layers(config)
     if config.is_file:
         cut = f"{default} (*)" if default else "no layer by default (no pooling layer; use --layer)"
         about = f"{backbone}: Keras model file; features are cut at {cut}"
@@ -63,8 +67,11 @@ def layers(backbone: str) -> str:
         about = (f"{spec.name}: {spec.input_size}x{spec.input_size} input; features are cut at "
                  f"{spec.default_layer()}{' (*)' if default else ''} by default and pooled to "
                  f"{spec.feature_size}-d")
-    marked = [{"": "*" if row["layer"] == default else "", **row} for row in rows]
-    return f"{about}\n{format_table(marked)}"
+    marked = [{"": "*" if row["layer"] == default else "", **row,
+               "--layer auto": "auto" if row["layer"] in auto else ""} for row in rows]
+    named = [name or registry.get(config.backbone).default_layer() for name in auto]
+    return (f"{about}\n--layer auto picks (shallow to deep): {', '.join(named)}\n"
+            f"{format_table(marked)}")
 
 
 def fetch(names: list[str]) -> None:

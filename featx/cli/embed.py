@@ -19,7 +19,7 @@ from featx.cli.options import (
     add_dask_options,
     add_feature_options,
     add_quiet_option,
-    feature_config,
+    feature_configs,
     out_file,
 )
 from featx.embedding.options import ON_ERROR, RunOptions
@@ -53,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(batch_size=args.batch_size, threads=args.threads,
                          on_error=args.on_error, progress=not args.quiet,
                          shard_size=args.shard_size)
-    config = feature_config(args)
-    result = run_embedding(config, args.source, out_file(args.out), options,
+    result = run_embedding(feature_configs(args), args.source, out_file(args.out), options,
                            extensions=args.ext.split(","), recursive=args.recursive,
                            client=args.scheduler, workers=args.workers)
     reach("summary")

@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
                    "list of labelled images")
     p.add_argument("out", help="the fine-tuned classifier, a .keras file (missing folders are "
                    "created)")
-    add_feature_options(p)
+    add_feature_options(p, augment=False)
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--unfreeze", type=unfreeze, default=DEFAULTS.unfreeze, metavar="N|all",
                    help="stage 2 trains the top N blocks of the base, or all (0: the head only)")

@@ -23,7 +23,7 @@ from featx.cli.options import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, Pa
 from featx.errors import FeatxError
 
 COMMANDS = ("embed", "info", "check", "backbones", "train", "predict", "run",
-            "learning-curve", "audit", "export", "finetune", "fewshot")
+            "learning-curve", "audit", "export", "finetune", "fewshot", "search")
 
 
 def build_parser() -> Parser:

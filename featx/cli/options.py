@@ -15,6 +15,7 @@ import argparse
 import os
 
 from featx import SEED
+from featx.backbones.augment import AUGMENTATIONS
 from featx.backbones.config import OPTIONS, POOLINGS, FeatureConfig, resolve
 from featx.backbones.registry import DEFAULT_BACKBONE
 from featx.errors import FeatxError
@@ -62,15 +63,18 @@ def add_command(subparsers, name: str, summary: str, description: str) -> Parser
                                  formatter_class=HelpFormatter)
 
 
-def add_feature_options(p: argparse.ArgumentParser) -> None:
-    """The options that make up a feature configuration (:func:`feature_config` reads them)."""
+def add_feature_options(p: argparse.ArgumentParser, augment: bool = True) -> None:
+    """The options that make up a feature configuration (:func:`feature_config` reads them);
+    ``augment=False`` leaves out ``--augment`` (``featx finetune`` has its own, for training)."""
     g = p.add_argument_group("feature configuration")
     g.add_argument("--backbone", default=DEFAULT_BACKBONE, metavar="NAME|FILE",
                    help="built-in backbone (`featx backbones` lists them) or a Keras model file "
                    "(.keras, .h5)")
-    g.add_argument("--layer", default=None,
+    g.add_argument("--layer", default=None, metavar="LAYER[,LAYER...]|auto",
                    help="layer to cut at (default: the backbone's, see `featx backbones NAME`; "
-                   "for a model file its last pooling layer)")
+                   "for a model file its last pooling layer); several, or auto (the backbone's "
+                   "candidate layers), are computed in one forward pass and stored as one "
+                   "configuration each")
     g.add_argument("--pooling", choices=POOLINGS, default="avg",
                    help="how the layer's feature map becomes a vector")
     g.add_argument("--input-size", type=input_size, default=None, metavar="N|HxW",
@@ -84,11 +88,31 @@ def add_feature_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resize", choices=RESIZE_POLICIES, default="squash",
                    help="how an image is fitted to the input size: stretched, cropped to the "
                    "centre, or padded")
+    if augment:
+        g.add_argument("--augment", choices=AUGMENTATIONS, default="none",
+                       dest="feature_augment",
+                       help="store the mean features of the image and its mirror (flip), or of "
+                       "its four corner and centre crops (five-crop; ten-crop adds their "
+                       "mirrors)")
 
 
 def feature_config(args: argparse.Namespace) -> FeatureConfig:
     """The feature configuration the options of :func:`add_feature_options` ask for."""
-    return resolve(**{name: getattr(args, name) for name in OPTIONS})
+    return resolve(**_options(args), layer=args.layer)
+
+
+def feature_configs(args: argparse.Namespace) -> list[FeatureConfig]:
+    """The feature configurations the options of :func:`add_feature_options` ask for: one, or
+    one per layer of ``--layer L1,L2`` (or ``auto``), all computed by one forward pass."""
+    from featx.backbones.layers import layer_configs
+
+    return layer_configs(resolve(**_options(args)), args.layer)
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The options of :func:`featx.backbones.config.resolve` but ``layer``, as given."""
+    values = {name: getattr(args, name) for name in OPTIONS if name not in ("layer", "augment")}
+    return {**values, "augment": getattr(args, "feature_augment", "none")}
 
 
 def add_batch_size_option(p: argparse.ArgumentParser) -> None:

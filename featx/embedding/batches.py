@@ -6,8 +6,10 @@ under the key of the bytes decoded, even if the file changed since planning. A f
 be read is a failure of this run only; content that cannot be decoded, and NaN/Inf features, are
 failures of that content, written with the batch so later runs skip it. Each batch goes to the
 ``write`` callable the runner is given (the journal's part writer in a local run; a shard's
-buffer on a Dask worker, :mod:`featx.embedding.dask`), and the runner yields :class:`Done`
-records.
+buffer on a Dask worker, :mod:`featx.embedding.dask`), once per configuration of the backbone
+(one forward pass computes several layers: :func:`featx.backbones.build.load_backbone`), and the
+runner yields :class:`Done` records. An image whose features are NaN/Inf in any configuration
+fails in all of them, so every configuration of a run holds the same images.
 
 >>> from featx.backbones.build import load_backbone
 >>> from featx.backbones.config import resolve
@@ -80,13 +82,14 @@ def embed_batches(todo: list[tuple[int, Keyed]], net, write: Callable[[dict, Bat
                   options: RunOptions) -> Iterator[Done]:
     """Embed planned ``(position, keyed)`` images with ``net`` (a built backbone), batch by batch.
 
-    Each batch's content rows (and content failures) go to ``write(attrs, batch)``; how a
-    batch's files were read, and which do not decode, is yielded before its forward pass, so it
-    is recorded even if the run is interrupted there.
+    Each batch's content rows (and content failures) go to ``write(attrs, batch)``, once per
+    configuration of ``net`` (``attrs`` says which); how a batch's files were read, and which do
+    not decode, is yielded before its forward pass, so it is recorded even if the run is
+    interrupted there.
     """
-    attrs = net.config.attrs()
+    attrs = [config.attrs() for config in net.configs]
     with ThreadPoolExecutor(options.with_threads().threads) as pool:
-        for batch, loading in _load_ahead(todo, pool, net.config, options.batch_size):
+        for batch, loading in _load_ahead(todo, pool, net.configs[0], options.batch_size):
             loaded = {position: future.result()
                       for (position, _), future in zip(batch, loading, strict=True)}
             for item in loaded.values():
@@ -97,18 +100,18 @@ def embed_batches(todo: list[tuple[int, Keyed]], net, write: Callable[[dict, Bat
                         failed={p: item.reason for p, item in loaded.items() if item.reason})
             yield read  # bad files are known before the forward pass, even if it is interrupted
             rows = [p for p, item in loaded.items() if item.pixels is not None]
-            features = (net(np.stack([loaded[p].pixels for p in rows])) if rows
-                        else np.empty((0, net.dim), np.float32))
-            finite = np.isfinite(features).all(axis=1)
+            outputs = (net.outputs(np.stack([loaded[p].pixels for p in rows])) if rows
+                       else [np.empty((0, dim), np.float32) for dim in net.dims])
+            finite = np.logical_and.reduce([np.isfinite(f).all(axis=1) for f in outputs])
             done = Done(images=len(batch), embedded=int(finite.sum()),
                         failed={rows[i]: NAN_REASON for i in np.flatnonzero(~finite)})
             failed = {**read.failed, **done.failed}
             if finite.any() or failed:
-                write(attrs, Batch([loaded[p].keyed.key for p, ok in zip(rows, finite,
-                                                                         strict=True) if ok],
-                                   features[finite], Table.make(
-                                       "failed", key=[loaded[p].keyed.key for p in failed],
-                                       reason=list(failed.values()))))
+                keys = [loaded[p].keyed.key for p, ok in zip(rows, finite, strict=True) if ok]
+                reasons = Table.make("failed", key=[loaded[p].keyed.key for p in failed],
+                                     reason=list(failed.values()))
+                for config_attrs, features in zip(attrs, outputs, strict=True):
+                    write(config_attrs, Batch(keys, features[finite], reasons))
             yield done
 
 
@@ -136,6 +139,6 @@ def _load(keyed: Keyed, config: FeatureConfig) -> _Loaded:
     if not image.size:
         return _Loaded(Keyed(keyed.item, error="empty file (0 bytes)"))
     try:
-        return _Loaded(read, decode_image(BytesIO(image.data), config.input_size, config.resize))
+        return _Loaded(read, decode_image(BytesIO(image.data), config.decode_size, config.resize))
     except Exception as exc:  # noqa: BLE001 (every decode failure is recorded)
         return _Loaded(read, reason=describe_error(exc))

@@ -3,9 +3,10 @@
 The client lists and plans as a local run does, so content already in ``OUT`` is never sent out.
 The todo list is cut into shards of ``shard_size`` images, one Dask task each. A task embeds its
 shard with :func:`featx.embedding.batches.embed_batches` and the backbone of its worker process
-(built once per process and configuration), and writes it as one part file
-``OUT.parts/part-RUN-SHARD.h5`` (storage shared by client and workers); a shard retried after a
-lost worker writes the same file again. One part per shard, not per batch, keeps files on shared
+(built once per process and configuration), and writes it as one part file per configuration
+``OUT.parts/part-RUN-SHARD-I.h5`` (storage shared by client and workers; several layers of one
+forward pass are several configurations); a shard retried after a lost worker writes the same
+files again. One part per shard, not per batch, keeps files on shared
 storage few and the merge short. The client then merges the parts with
 :meth:`Journal.commit <featx.store.journal.Journal.commit>`, as after a local run, so the file has
 exactly the schema and rows of a local run. What each image's bytes were keyed as, and which
@@ -31,6 +32,7 @@ from featx.embedding.options import RunOptions
 from featx.embedding.plan import Keyed
 from featx.errors import FeatxError
 from featx.store.journal import write_part_file
+from featx.store.schema import config_name
 from featx.store.shards import parts_dir
 from featx.store.tables import Table
 from featx.store.write import Batch
@@ -41,10 +43,12 @@ if TYPE_CHECKING:
 RETRIES = 2
 
 
-def embed_on_dask(todo: list[tuple[int, Keyed]], config: FeatureConfig, out: str | os.PathLike,
+def embed_on_dask(todo: list[tuple[int, Keyed]],
+                  config: FeatureConfig | tuple[FeatureConfig, ...], out: str | os.PathLike,
                   options: RunOptions, *, client: Client | str | None,
                   workers: int | None) -> Iterator[Done]:
-    """Embed the planned ``todo`` on Dask, one task per shard; yield each shard's
+    """Embed the planned ``todo`` on Dask, one task per shard, with ``config`` (or several
+    configurations of one forward pass); yield each shard's
     :class:`~featx.embedding.batches.Done` as it completes."""
     if options.shard_size < 1:
         raise FeatxError(f"shard size must be at least 1, got {options.shard_size}")
@@ -65,25 +69,25 @@ def embed_on_dask(todo: list[tuple[int, Keyed]], config: FeatureConfig, out: str
             dask.cancel(futures)
 
 
-def embed_shard(todo: list[tuple[int, Keyed]], shard: int, *, config: FeatureConfig, out: str,
-                run: str, options: RunOptions) -> Done:
-    """On a worker: embed one shard into one part file; return what it did."""
+def embed_shard(todo: list[tuple[int, Keyed]], shard: int, *,
+                config: FeatureConfig | tuple[FeatureConfig, ...], out: str, run: str,
+                options: RunOptions) -> Done:
+    """On a worker: embed one shard into one part file per configuration; return what it
+    did."""
     from featx.backbones.build import load_backbone
 
-    batches: list[Batch] = []
-    attrs: dict = {}
+    kept: dict[str, tuple[dict, list[Batch]]] = {}
 
     def keep(batch_attrs: dict, batch: Batch) -> None:
-        attrs.update(batch_attrs)
-        batches.append(batch)
+        kept.setdefault(config_name(batch_attrs), (batch_attrs, []))[1].append(batch)
 
     shard_done = Done(images=len(todo))
     for done in embed_batches(todo, load_backbone(config), keep, options):
         shard_done.embedded += done.embedded
         shard_done.read.update(done.read)
         shard_done.failed.update(done.failed)
-    if batches:
-        write_part_file(parts_dir(out) / f"part-{run}-{shard:06d}.h5", attrs, Batch(
+    for i, (attrs, batches) in enumerate(kept.values()):
+        write_part_file(parts_dir(out) / f"part-{run}-{shard:06d}-{i}.h5", attrs, Batch(
             [k for b in batches for k in b.keys], np.concatenate([b.features for b in batches]),
             Table.concat([b.failed for b in batches])))
     return shard_done

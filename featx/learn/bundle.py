@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import skops.io as sio
@@ -66,41 +67,77 @@ TRUSTED_TYPES = frozenset({
 
 @dataclass
 class Bundle:
-    """A fitted head, the feature-file attributes it was trained on, and the head's name."""
+    """A fitted head, the feature-file attributes it was trained on (a list of them for fused
+    features: the configurations concatenated, in order), and the head's name."""
 
     model: BaseEstimator
-    features: dict
+    features: dict | list[dict]
     head: str
+
+    @property
+    def configurations(self) -> list[dict]:
+        """The attributes of each configuration the features concatenate (one, unless fused)."""
+        return list(self.features) if isinstance(self.features, list) else [self.features]
+
+    def feature_configs(self) -> list[FeatureConfig]:
+        """:meth:`feature_config` of each configuration the features concatenate."""
+        return [_refreshed(attrs) for attrs in self.configurations]
 
     @property
     def classes(self) -> list[str]:
         return [str(c) for c in self.model.classes_]
 
+    def stored_configs(self) -> list[FeatureConfig]:
+        """The configurations the training features were computed with, as recorded."""
+        return [FeatureConfig.from_attrs(attrs) for attrs in self.configurations]
+
     def stored_config(self) -> FeatureConfig:
-        """The configuration the training features were computed with, as recorded."""
-        return FeatureConfig.from_attrs(self.features)
+        """The configuration the training features were computed with (one), as recorded."""
+        (attrs,) = self._single("read a feature file")
+        return FeatureConfig.from_attrs(attrs)
 
     def feature_config(self) -> FeatureConfig:
         """The configuration to embed new images with: the training one, resolved again, and
         refused if the backbone changed since (a model or weights file, the Keras version)."""
-        config = self.stored_config().refresh()
-        self.check(config.attrs(), f"backbone {config.model_file or config.backbone}")
-        return config
+        (config,) = self._single("embed images with")
+        return _refreshed(config)
 
     def check(self, stored: dict, what: str) -> None:
         """Refuse features (attributes ``stored``) computed otherwise than the training ones."""
-        trained = self.stored_config()
-        lines = [line.replace("this run asks for", "the model was trained on")
-                 for line in trained.mismatches(stored)]
-        if lines:
-            raise FeatxError(f"{what} does not match the model's feature configuration: "
-                             + "; ".join(lines))
+        (trained,) = self._single(f"read {what}")
+        _check(trained, stored, what)
+
+    def _single(self, task: str) -> list[dict]:
+        if len(self.configurations) != 1:
+            raise FeatxError(f"the model was trained on {len(self.configurations)} feature "
+                             f"configurations concatenated; cannot {task} alone (predict images)")
+        return self.configurations
 
 
-def save(path: str | os.PathLike, model: BaseEstimator, features: dict, head: str) -> None:
-    """Write the fitted ``model`` with the feature-file attributes ``features``."""
+def _refreshed(attrs: dict) -> FeatureConfig:
+    """A bundle's configuration resolved again, refused if the backbone changed since."""
+    config = FeatureConfig.from_attrs(attrs).refresh()
+    _check(attrs, config.attrs(), f"backbone {config.model_file or config.backbone}")
+    return config
+
+
+def _check(trained: dict, stored: dict, what: str) -> None:
+    lines = [line.replace("this run asks for", "the model was trained on")
+             for line in FeatureConfig.from_attrs(trained).mismatches(stored)]
+    if lines:
+        raise FeatxError(f"{what} does not match the model's feature configuration: "
+                         + "; ".join(lines))
+
+
+def save(path: str | os.PathLike, model: BaseEstimator, features: dict | list[dict],
+         head: str) -> None:
+    """Write the fitted ``model`` with the feature-file attributes ``features`` (a list of them
+    when the model reads several configurations concatenated)."""
+    if isinstance(features, list | tuple):
+        features = [dict(attrs) for attrs in features]
+        features = features[0] if len(features) == 1 else features
     sio.dump({"format": FORMAT, "featx_version": __version__, "head": head, "model": model,
-              "features": dict(features)}, path)
+              "features": dict(features) if isinstance(features, Mapping) else features}, path)
 
 
 def load(path: str | os.PathLike) -> Bundle:

@@ -60,17 +60,25 @@ def predict(bundle_path: str | os.PathLike, source, cache: str | os.PathLike | N
             return predict(bundle_path, source, os.path.join(tmp, "features.h5"), batch_size,
                            progress)
     options = RunOptions(batch_size=batch_size, progress=progress)
-    result = run(model.feature_config(), source, cache, options, entries=False)
-    failed = {f.path for f in result.failures}
+    results = [run(config, source, cache, options, entries=False)
+               for config in model.feature_configs()]
+    result = results[0]
+    failures = list({f.path: f for r in results for f in r.failures}.values())
+    failed = {f.path for f in failures}
     done = [(item, key) for item, key in zip(result.items, result.keys, strict=True)
             if key is not None and item.path not in failed]
-    with load(cache, result.config) as feats:
-        X = feats.by_keys([k for _, k in done]) if done else np.empty((0, feats.dim))  # noqa: N806
+    X = np.hstack([_rows(cache, r.config, [k for _, k in done]) for r in results])  # noqa: N806
     paths = [item.path for item, _ in done]
     check_finite(X, paths, cache)
     preds = predict_rows(model.model, X, paths, [item.label or "" for item, _ in done])
     return with_failures(preds, [item.path for item in result.items],
-                         [item.label or "" for item in result.items], result.failures)
+                         [item.label or "" for item in result.items], failures)
+
+
+def _rows(cache: str | os.PathLike, config: str, keys: list[str]) -> np.ndarray:
+    """The feature rows of content ``keys`` of configuration ``config`` in ``cache``."""
+    with load(cache, config) as feats:
+        return feats.by_keys(keys) if keys else np.empty((0, feats.dim), np.float32)
 
 
 def _trained_features(model: bundles.Bundle, path: str | os.PathLike) -> Features:

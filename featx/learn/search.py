@@ -53,7 +53,7 @@ from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, get_scorer, recall_score
-from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -144,7 +144,7 @@ def search(name: str, X: np.ndarray, y: np.ndarray, *, grid: Mapping | None = No
 def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa: N803
                  cv: int = 5, scoring: str = "accuracy", n_jobs: int | None = None,
                  grids: Mapping[str, Mapping] | None = None, seed: int = SEED,
-                 halving: bool = False, progress: bool = False,
+                 halving: bool = False, progress: bool = False, repeats: int = 1,
                  on_result: Callable[[SearchResult], object] | None = None
                  ) -> dict[str, SearchResult]:
     """Cross-validate every candidate of every head in ``names`` and refit each head's best.
@@ -152,9 +152,11 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
     ``on_result`` is called in this thread with each head's result as soon as it is refitted,
     while the other heads' tasks go on (reports drawn there overlap with them).
     ``progress`` shows a bar per head on stderr: candidates x folds, elapsed, remaining.
+    ``repeats`` > 1 scores on that many shuffles of the ``cv`` folds, averaged: steadier scores
+    to compare many candidates on few images.
     """
     get_scorer(scoring)  # an unknown name fails before any work
-    folds = stratified_folds(y, cv, seed)
+    folds = stratified_folds(y, cv, seed, repeats)
     plans = {name: plan(name, (grids or {}).get(name)) for name in names}
     results = {}
     with threadpool_limits(1), parallel_config(prefer="threads"):
@@ -164,9 +166,9 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
                 if on_result:
                     on_result(results[name])
             return results
-        bars = {name: tqdm(total=len(p.candidates) * cv + 1, unit="fit", position=i,
-                           desc=f"{name} {len(p.candidates)}x{cv}", disable=not progress,
-                           leave=True)
+        bars = {name: tqdm(total=len(p.candidates) * len(folds) + 1, unit="fit",
+                           position=i, desc=f"{name} {len(p.candidates)}x{len(folds)}",
+                           disable=not progress, leave=True)
                 for i, (name, p) in enumerate(plans.items())}
         try:
             for result in _searched(plans, X, y, folds, scoring, n_jobs, bars):
@@ -179,15 +181,21 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
     return {name: results[name] for name in names}
 
 
-def stratified_folds(y: np.ndarray, cv: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``cv`` shuffled stratified folds; refused when a class has fewer than ``cv`` examples."""
+def stratified_folds(y: np.ndarray, cv: int, seed: int,
+                     repeats: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``cv`` shuffled stratified folds (``repeats`` shuffles of them, one after the other);
+    refused when a class has fewer than ``cv`` examples."""
     classes, counts = np.unique(y, return_counts=True)
     if cv < 2:
         raise FeatxError(f"--cv {cv}: cross-validation needs at least 2 folds")
     if cv > counts.min():
         raise FeatxError(f"--cv {cv} needs at least {cv} training examples per class; the "
                          f"smallest class, {classes[counts.argmin()]!r}, has {counts.min()}")
-    return list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    if repeats < 1:
+        raise FeatxError(f"--repeats {repeats}: at least 1")
+    folds = (StratifiedKFold(cv, shuffle=True, random_state=seed) if repeats == 1 else
+             RepeatedStratifiedKFold(n_splits=cv, n_repeats=repeats, random_state=seed))
+    return list(folds.split(np.zeros(len(y)), y))
 
 
 def plan(name: str, grid: Mapping | None = None) -> Plan:

@@ -70,12 +70,12 @@ MAX_DELTAS = 16  # beyond this many deltas, the newest are merged whatever their
 @dataclass
 class Update:
     """A source's new listing: the source (its real path, or a label), its entries, the name of
-    the configuration it was embedded with, and whether every entry was (``complete``: False
-    after an interrupted run)."""
+    the configuration it was embedded with (or the names, when one run embedded several), and
+    whether every entry was (``complete``: False after an interrupted run)."""
 
     source: str
     entries: Table
-    config: str
+    config: str | Sequence[str]
     complete: bool = True
 
 
@@ -247,12 +247,13 @@ class Journal:
         attrs = attrs_of(found[name][1]) if name in found else {
             "source": update.source, "configs": [], "complete": [],
             "order": 1 + max((attrs_of(g)["order"] for _, g in found.values()), default=-1)}
-        held = update.config in new_configs or (
-            self.snapshot is not None and update.config in self.snapshot.configs())
-        complete = [c for c in attrs["complete"] if same and c != update.config]
-        if held and update.complete:
-            complete.append(update.config)
-        configs = list(dict.fromkeys([*attrs["configs"], *([update.config] if held else [])]))
+        names = [update.config] if isinstance(update.config, str) else list(update.config)
+        stored_configs = self.snapshot.configs() if self.snapshot is not None else {}
+        held = [n for n in names if n in new_configs or n in stored_configs]
+        complete = [c for c in attrs["complete"] if same and c not in names]
+        if update.complete:
+            complete += held
+        configs = list(dict.fromkeys([*attrs["configs"], *held]))
         if not same or complete != attrs["complete"] or configs != attrs["configs"]:
             out[name] = SourceRows({**attrs, "configs": configs, "complete": complete}, entries)
         return out

@@ -52,7 +52,7 @@ from dataclasses import dataclass, fields
 import h5py
 import numpy as np
 
-from featx.backbones.config import IDENTITY, FeatureConfig, software_versions
+from featx.backbones.config import IDENTITY, IDENTITY_DEFAULTS, FeatureConfig, software_versions
 from featx.store._guarded import check
 
 FORMAT = "featx-features"
@@ -163,14 +163,18 @@ def dtype_problem(ds: h5py.Dataset, kind: str) -> str:
 
 
 def config_name(attrs: Mapping) -> str:
-    """``backbone.layer.pooling.HxW.resize.HASH``: readable, unique by the identity fields."""
-    identity = {name: _jsonable(attrs.get(name)) for name in IDENTITY}
+    """``backbone.layer.pooling.HxW.resize[.augment].HASH``: readable (the augmentation named
+    when there is one), unique by the identity fields (those a file predates at their value
+    then, so a version-1 file's configuration keeps its name)."""
+    identity = {name: _jsonable(attrs.get(name, IDENTITY_DEFAULTS.get(name))) for name in IDENTITY}
+    augment = attrs.get("augment", "none")
     size = attrs.get("input_size") or ("any", "any")
     backbone = (os.path.splitext(os.path.basename(attrs["model_file"]))[0]
                 if attrs.get("model_file") else attrs["backbone"])
     readable = ".".join(_slug(str(v)) for v in (backbone, attrs.get("layer") or "default",
                                                 attrs["pooling"], f"{size[0]}x{size[1]}",
-                                                attrs["resize"]))
+                                                attrs["resize"],
+                                                *([augment] if augment != "none" else [])))
     return f"{readable}.{_digest(identity)}"
 
 

@@ -131,6 +131,11 @@ def test_bad_resize_is_an_error():
         resolve("vgg16", resize="crop", weights=None)
 
 
+def test_bad_augment_is_an_error():
+    with pytest.raises(FeatxError, match="augment must be one of none, flip, five-crop, ten-crop"):
+        resolve("vgg16", augment="mirror", weights=None)
+
+
 @pytest.mark.parametrize("size", [16, (224, 31), (224, 224, 3), (224,)])
 def test_input_size_must_be_one_or_two_integers_of_at_least_32(size):
     with pytest.raises(FeatxError, match="input size"):
@@ -219,6 +224,39 @@ def test_mismatches_cover_every_identity_field():
     assert reported == list(IDENTITY)
 
 
+def test_flip_rows_are_never_served_to_a_configuration_without_flip():
+    stored = stored_attrs(resolve("resnet50", weights=None, augment="flip"))
+    assert resolve("resnet50", weights=None).mismatches(stored) == [
+        "augment: file has 'flip', this run asks for 'none'"]
+    assert resolve("resnet50", weights=None, augment="ten-crop").mismatches(stored) == [
+        "augment: file has 'flip', this run asks for 'ten-crop'"]
+
+
+def test_files_written_before_augmentation_existed_hold_unaugmented_rows():
+    stored = stored_attrs(resolve("resnet50", weights=None))
+    del stored["augment"]
+    assert resolve("resnet50", weights=None).mismatches(stored) == []
+    assert FeatureConfig.from_attrs(stored).augment == "none"
+    assert resolve("resnet50", weights=None, augment="flip").mismatches(stored) == [
+        "augment: file has 'none', this run asks for 'flip'"]
+
+
+@pytest.mark.parametrize("augment, decoded", [("none", (224, 192)), ("flip", (224, 192)),
+                                              ("five-crop", (256, 219)),
+                                              ("ten-crop", (256, 219))])
+def test_crops_are_cut_from_a_larger_decode(augment, decoded):
+    cfg = resolve("resnet50", weights=None, input_size=(224, 192), augment=augment)
+    assert (cfg.input_size, cfg.decode_size) == ((224, 192), decoded)
+
+
+def test_configurations_differing_in_layer_and_pooling_share_a_forward_pass():
+    base = resolve("resnet50", weights=None)
+    other = resolve("resnet50", weights=None, layer="conv4_block6_out", pooling="max")
+    assert base.forward_pass() == other.forward_pass()
+    for change in ({"resize": "pad"}, {"augment": "flip"}, {"input_size": 128}):
+        assert resolve("resnet50", weights=None, **change).forward_pass() != base.forward_pass()
+
+
 def test_mismatches_ignore_fields_not_resolved_yet(model_file):
     cfg = resolve(model_file)                       # layer and input_size are None
     stored = {**stored_attrs(cfg), "layer": "pool", "input_size": [32, 32]}
@@ -258,6 +296,7 @@ def test_options_are_the_keywords_of_resolve():
 
 @pytest.mark.parametrize("make", [lambda m: resolve("resnet50", pooling="max", weights=None),
                                   lambda m: resolve(m, layer="pool", resize="pad"),
+                                  lambda m: resolve(m, layer="pool", augment="five-crop"),
                                   lambda m: resolve(m).resolved("pool", (32, 32))])
 def test_from_attrs_rebuilds_the_configuration_from_stored_attributes(make, model_file):
     cfg = make(model_file)

@@ -158,3 +158,27 @@ def test_cut_layer_exists_with_the_registered_channel_count():
         layer = model.get_layer(spec.layer) if spec.layer else model.layers[-1]
         assert layer.output.shape[-1] == spec.feature_size, name
         keras.backend.clear_session()
+
+
+def test_every_backbone_lists_its_candidate_layers_ending_at_the_default():
+    for spec in BACKBONES.values():
+        assert 3 <= len(spec.layers) <= 4, spec.name
+        assert spec.layers[-1].name == (spec.layer or ""), spec.name
+        assert spec.layers[-1].dim == spec.feature_size, spec.name
+        assert len({layer.name for layer in spec.layers}) == len(spec.layers), spec.name
+
+
+@pytest.mark.parametrize("name", [*SMALL, "mobilenetv3small", "convnexttiny"])
+def test_candidate_layers_exist_in_order_with_their_channel_counts(name):
+    import keras
+
+    keras.backend.clear_session()
+    spec = get(name)
+    model = _import(spec.builder)(include_top=False, weights=None, input_shape=(64, 64, 3))
+    names = [layer.name for layer in model.layers]
+    found = [model.get_layer(layer.name) if layer.name else model.layers[-1]
+             for layer in spec.layers]
+    assert [layer.output.shape[-1] for layer in found] == [layer.dim for layer in spec.layers]
+    depths = [names.index(layer.name) for layer in found]
+    assert depths == sorted(depths) and len(set(depths)) == len(depths)
+    keras.backend.clear_session()

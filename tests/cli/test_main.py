@@ -114,3 +114,51 @@ def test_embed_creates_the_missing_folders_of_its_output(class_tree, tmp_path,
     assert main(["embed", str(class_tree), str(out), "--backbone", str(tiny_model_file),
                  "--quiet"]) == 0
     assert out.is_file()
+
+
+def test_backbones_name_lists_the_layers_auto_picks(capsys):
+    assert main(["backbones", "vgg16"]) == 0
+    out = capsys.readouterr().out
+    for layer in ("block2_pool", "block3_pool", "block4_pool", "block5_pool"):
+        assert layer in out
+
+
+def test_backbones_of_a_model_file_lists_its_stage_ends(tiny_model_file, capsys):
+    assert main(["backbones", str(tiny_model_file)]) == 0
+    assert "--layer auto picks (shallow to deep): pool" in capsys.readouterr().out
+
+
+def test_search_dry_run_prints_the_cost_and_stops(class_tree, tiny_model_file, capsys):
+    args = ["search", str(class_tree), "--backbone", str(tiny_model_file), "--layer", "conv,pool",
+            "--augment", "none,flip", "--dry-run"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "12 images (train 6, val 6); 4 configurations in 2 forward passes" in out
+    assert "cached: 0 of 24 images x passes; to embed: 24 images in 2 forward passes" in out
+
+
+def test_search_writes_its_results_to_out(class_tree, tiny_model_file, tmp_path, capsys):
+    args = ["search", str(class_tree), "--backbone", str(tiny_model_file), "--layer", "pool",
+            "--head", "centroid", "--cv", "2", "--repeats", "1", "--n-jobs", "1", "--quiet",
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "chosen by CV score: tiny.keras pool avg squash none, centroid" in out
+    for name in ("model.skops", "search.png", "search.csv"):
+        assert (tmp_path / "out" / name).exists()
+
+
+def test_search_without_out_is_refused(class_tree, capsys):
+    assert main(["search", str(class_tree)]) == 2
+    assert "needs --out DIR (or --dry-run)" in capsys.readouterr().err
+
+
+def test_embed_several_layers_writes_one_configuration_each(class_tree, tmp_path,
+                                                           tiny_model_file, capsys):
+    out = tmp_path / "f.h5"
+    assert main(["embed", str(class_tree), str(out), "--backbone", str(tiny_model_file),
+                 "--layer", "conv,pool", "--augment", "flip", "--quiet"]) == 0
+    assert "embedded 12" in capsys.readouterr().out
+    assert main(["info", str(out), "--json"]) == 0
+    text = capsys.readouterr().out
+    assert text.count('"augment": "flip"') >= 2 or text.count("flip") >= 2

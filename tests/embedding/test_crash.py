@@ -36,7 +36,7 @@ def corpus(tmp_path_factory, tiny_model_file):
                 batch_size=4, threads=1, progress=False)
     half = root / "half.h5"
     with pytest.MonkeyPatch.context() as mp:
-        original, calls = backbone.Backbone.__call__, []
+        original, calls = backbone.Backbone.outputs, []
 
         def stop_halfway(self, pixels):
             calls.append(1)
@@ -44,7 +44,7 @@ def corpus(tmp_path_factory, tiny_model_file):
                 raise KeyboardInterrupt
             return original(self, pixels)
 
-        mp.setattr(backbone.Backbone, "__call__", stop_halfway)
+        mp.setattr(backbone.Backbone, "outputs", stop_halfway)
         featx.embed(images, half, backbone=str(tiny_model_file), layer="pool", batch_size=4,
                     threads=1, progress=False)
     return images, root / "reference.h5", half

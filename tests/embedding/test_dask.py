@@ -39,7 +39,7 @@ class KillOnce(distributed.WorkerPlugin):
     def setup(self, worker) -> None:
         from featx.backbones.build import Backbone
 
-        self.original = original = Backbone.__call__
+        self.original = original = Backbone.outputs
         calls, marker = itertools.count(1), self.marker
 
         def call(net, pixels):
@@ -47,12 +47,12 @@ class KillOnce(distributed.WorkerPlugin):
                 os.kill(os.getpid(), signal.SIGKILL)
             return original(net, pixels)
 
-        Backbone.__call__ = call
+        Backbone.outputs = call
 
     def teardown(self, worker) -> None:
         from featx.backbones.build import Backbone
 
-        Backbone.__call__ = self.original
+        Backbone.outputs = self.original
 
 
 def _claim(marker: str) -> bool:
@@ -99,6 +99,19 @@ def test_sharded_run_equals_a_local_run_row_for_row(class_tree, tmp_path, tiny_m
     assert not list(Path(f"{tmp_path / 'dask.h5'}.parts").glob("part-*"))
     rerun = embed_tiny(class_tree, tmp_path / "dask.h5", tiny_model_file, client=client)
     assert (rerun.embedded, rerun.reused) == (0, 12)
+
+
+def test_several_layers_on_dask_equal_a_local_run_for_each_layer(class_tree, tmp_path,
+                                                                 tiny_model_file, client):
+    local = embed_tiny(class_tree, tmp_path / "local.h5", tiny_model_file, layer="conv,pool")
+    result = embed_tiny(class_tree, tmp_path / "dask.h5", tiny_model_file, layer="conv,pool",
+                        client=client, shard_size=5)
+    assert result.embedded == local.embedded == 12 and result.configs == local.configs
+    for name in local.configs:
+        got = featx.load(tmp_path / "dask.h5", config=name)
+        want = featx.load(tmp_path / "local.h5", config=name)
+        g, w = np.argsort(got.keys), np.argsort(want.keys)
+        np.testing.assert_allclose(got.X[g], want.X[w], atol=1e-6, rtol=0)
 
 
 def test_cli_scheduler_option_runs_on_that_cluster(class_tree, tmp_path, tiny_model_file,

@@ -169,7 +169,7 @@ def test_interrupt_keeps_the_finished_batches(class_tree, tmp_path, tiny_model_f
     from featx.backbones import build as backbone
 
     calls = []
-    original = backbone.Backbone.__call__
+    original = backbone.Backbone.outputs
 
     def interrupt_on_second_batch(self, pixels):
         calls.append(len(pixels))
@@ -177,11 +177,11 @@ def test_interrupt_keeps_the_finished_batches(class_tree, tmp_path, tiny_model_f
             raise KeyboardInterrupt
         return original(self, pixels)
 
-    monkeypatch.setattr(backbone.Backbone, "__call__", interrupt_on_second_batch)
+    monkeypatch.setattr(backbone.Backbone, "outputs", interrupt_on_second_batch)
     result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file)
     assert result.interrupted and result.embedded == 4
     assert len(featx.load(tmp_path / "f.h5")) == 4
-    monkeypatch.setattr(backbone.Backbone, "__call__", original)
+    monkeypatch.setattr(backbone.Backbone, "outputs", original)
     assert embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file).embedded == 8
 
 
@@ -260,7 +260,7 @@ def test_a_batch_interrupted_in_the_forward_pass_still_records_its_bad_images(
     def interrupt(self, pixels):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build.Backbone, "__call__", interrupt)
+    monkeypatch.setattr(build.Backbone, "outputs", interrupt)
     result = embed_tiny(class_tree, tmp_path / "f.h5", tiny_model_file, batch_size=16)
     assert result.interrupted and result.embedded == 0
     assert [Path(f.path).name for f in result.failures] == ["bad.jpg"]
@@ -379,3 +379,93 @@ def test_a_first_run_where_every_image_fails_records_the_failures(tmp_path, tiny
     assert result.embedded == 0 and len(result.failures) == 3
     feats = featx.load(tmp_path / "f.h5")
     assert len(feats) == 0 and len(feats.errors) == 3
+
+
+# --- several layers in one run; augmented configurations ----------------------------------------
+
+
+def test_several_layers_are_one_forward_pass_and_one_configuration_each(
+        class_tree, tmp_path, tiny_model_file, monkeypatch):
+    from featx.backbones import build
+
+    calls = []
+    original = build.Backbone.outputs
+    monkeypatch.setattr(build.Backbone, "outputs", lambda self, x: calls.append(
+        (len(self.configs), len(x))) or original(self, x))
+    together = tmp_path / "together.h5"
+    result = embed_tiny(class_tree, together, tiny_model_file, layer="conv,pool",
+                        pooling="max")
+    assert calls == [(2, 4)] * 3                        # every batch once, both layers at once
+    assert result.embedded == 12 and len(result.configs) == 2
+    assert len(configs(together)) == 2
+    for layer, name in zip(("conv", "pool"), result.configs, strict=True):
+        alone = tmp_path / f"{layer}.h5"
+        embed_tiny(class_tree, alone, tiny_model_file, layer=layer, pooling="max")
+        config = resolve(str(tiny_model_file), layer=layer, pooling="max")
+        one, both = featx.load(alone), featx.load(together, config=config)
+        assert both.config == name and both.meta["layer"] == layer
+        assert list(both.paths) == list(one.paths) and list(both.y) == list(one.y)
+        assert np.abs(both.X - one.X).max() <= 1e-5
+    assert embed_tiny(class_tree, together, tiny_model_file, layer="conv,pool",
+                      pooling="max").reused == 12   # a rerun embeds nothing
+
+
+def test_a_new_layer_embeds_the_images_for_every_layer_of_the_run(class_tree, tmp_path,
+                                                                  tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file, layer="pool")
+    result = embed_tiny(class_tree, out, tiny_model_file, layer="conv,pool")
+    assert result.embedded == 12 and len(configs(out)) == 2
+    assert len(featx.load(out, config=resolve(str(tiny_model_file), layer="pool"))) == 12
+
+
+def test_configurations_of_different_forward_passes_are_separate_runs(class_tree, tmp_path,
+                                                                      tiny_model_file):
+    from featx.embedding.run import run
+
+    configs_ = [resolve(str(tiny_model_file), layer="pool", resize=r) for r in ("squash", "pad")]
+    with pytest.raises(FeatxError, match="differ only in layer and pooling"):
+        run(configs_, class_tree, tmp_path / "f.h5")
+
+
+def test_flip_rows_are_never_served_to_a_configuration_without_flip(class_tree, tmp_path,
+                                                                    tiny_model_file):
+    out = tmp_path / "f.h5"
+    embed_tiny(class_tree, out, tiny_model_file, augment="flip")
+    plain = resolve(str(tiny_model_file), layer="pool")
+    with pytest.raises(FeatxError, match="holds no features of this configuration"):
+        featx.load(out, config=plain)
+    assert embed_tiny(class_tree, out, tiny_model_file).embedded == 12   # not reused
+    flipped = featx.load(out, config=resolve(str(tiny_model_file), layer="pool",
+                                             augment="flip"))
+    unflipped = featx.load(out, config=plain)
+    assert flipped.meta["augment"] == "flip" and unflipped.meta["augment"] == "none"
+    assert not np.allclose(flipped.X, unflipped.X)
+
+
+def test_flip_features_are_the_mean_of_the_image_and_its_mirror(tmp_path, tiny_model_file):
+    from PIL import Image
+
+    image = write_image(tmp_path / "images" / "a.png", seed=3, size=(48, 40), fmt="PNG")
+    Image.open(image).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        tmp_path / "images" / "mirror.png")
+    plain = embed_tiny(tmp_path / "images", tmp_path / "plain.h5", tiny_model_file)
+    embed_tiny(tmp_path / "images", tmp_path / "flip.h5", tiny_model_file, augment="flip")
+    rows = featx.load(tmp_path / "plain.h5").by_keys(plain.keys)
+    flip = featx.load(tmp_path / "flip.h5").by_keys(plain.keys[:1])
+    np.testing.assert_allclose(flip[0], rows.mean(axis=0), rtol=0, atol=1e-5)
+
+
+def test_preview_counts_what_a_run_would_embed_without_writing(class_tree, tmp_path,
+                                                               tiny_model_file):
+    from featx.embedding.run import preview
+
+    out = tmp_path / "f.h5"
+    config = resolve(str(tiny_model_file), layer="pool")
+    work = preview(config, class_tree, out)
+    assert (len(work.todo), work.reused) == (12, 0) and not out.exists()
+    embed_tiny(class_tree, out, tiny_model_file)
+    both = [config, resolve(str(tiny_model_file), layer="conv")]
+    assert (len(preview(config, class_tree, out).todo), preview(both, class_tree, out).reused) \
+        == (0, 0)
+    assert len(preview(both, class_tree, out).todo) == 12
