@@ -1,7 +1,8 @@
 """Fit heads on a feature file: grid search, held-out evaluation, reports and the model bundle.
 
 The layout of ``out`` is the same for one head or several: ``out/HEAD/`` holds each head's
-reports (:func:`featx.learn.report.write_report`); ``out`` itself the comparison of the heads,
+reports (:func:`featx.learn.report.write_report`; the confusion-matrix PNG in the best head's
+only); ``out`` itself the comparison of the heads,
 the summary and held-out predictions of the best one and its bundle, ``model.skops``. The best
 head is chosen by :func:`featx.learn.search.best` (highest CV score, then a fixed tie-break).
 
@@ -33,6 +34,7 @@ from featx.learn.report import (
     HELDOUT_PREDICTIONS,
     best_params,
     comparison_row,
+    plot_report,
     summary,
     untrained_note,
     write_report,
@@ -96,7 +98,8 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
 
     def reported(found) -> None:
         result = evaluated[found.head] = held_out(found, data)
-        tables[found.head] = write_report(os.path.join(out, found.head), result, data, scoring)
+        tables[found.head] = write_report(os.path.join(out, found.head), result, data, scoring,
+                                          figure=False)
 
     search_heads(heads, data.X_train, data.y_train, progress=progress, on_result=reported,
                  **options)
@@ -115,6 +118,7 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
                 f"{describe(best_params(result)) or '(no grid)'}")
         log_warnings(result.search.warnings, log)
     chosen = best(results)
+    plot_report(os.path.join(out, chosen.head), chosen, data)
     rows = [{**comparison_row(r), **({"unadapted_accuracy": round(unadapted[r.head], 4)}
                                      if unadapted else {})} for r in results]
     write_csv(os.path.join(out, "comparison.csv"), rows)

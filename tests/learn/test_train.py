@@ -16,7 +16,7 @@ from featx.learn.train import train
 from tests.helpers import write_features
 
 REPORT_FILES = ("summary.json", "classification_report.txt", "confusion_matrix.txt",
-                "confusion_matrix.png", "cv_results.csv", "heldout_predictions.csv")
+                "cv_results.csv", "heldout_predictions.csv")
 TOP_FILES = ("summary.json", "comparison.csv", "heldout_predictions.csv", "model.skops")
 
 
@@ -32,6 +32,7 @@ def test_train_one_head_writes_summary_reports_and_bundle(features_file, tmp_pat
                                                                             ["ants", "bees"])
     assert all((out / name).stat().st_size for name in TOP_FILES)
     assert all((out / "logreg" / name).stat().st_size for name in REPORT_FILES)
+    assert (out / "logreg" / "confusion_matrix.png").stat().st_size
     matrix = (out / "logreg" / "confusion_matrix.txt").read_text()
     assert "ants" in matrix and "bees" in matrix
     printed = capsys.readouterr().out
@@ -47,6 +48,8 @@ def test_all_heads_are_compared_in_the_same_layout(features_file, tmp_path, caps
     assert heads == ["logreg", "linear-svm", "rbf-svm", "knn", "centroid", "ridge", "lda"]
     assert summary["head"] in heads and summary["scoring"] == "balanced_accuracy"
     assert all((out / head / name).exists() for head in heads for name in REPORT_FILES)
+    drawn = [head for head in heads if (out / head / "confusion_matrix.png").exists()]
+    assert drawn == [summary["head"]]  # the figure of the best head only
     assert all((out / name).exists() for name in TOP_FILES)
     assert all(list(row)[-1] == "seconds" for row in summary["comparison"])
     printed = capsys.readouterr()
