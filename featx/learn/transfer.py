@@ -187,6 +187,17 @@ class Candidate:
         return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
 
     @property
+    def cv_sem(self) -> float:
+        """The standard error of the CV score: its spread over the ``n_splits_`` folds (of all
+        shuffles) over their square root."""
+        return self.cv_std / np.sqrt(self.search.n_splits_)
+
+    @property
+    def views(self) -> int:
+        """Views of an image through a backbone to embed it (its configurations' together)."""
+        return sum(views(config.augment) for config in self.configs)
+
+    @property
     def fused(self) -> bool:
         return len(self.configs) > 1
 
@@ -269,10 +280,16 @@ def _candidates(configs: tuple[FeatureConfig, ...], heads: Sequence[str], data: 
 
 
 def best(candidates: Sequence[Candidate]) -> Candidate:
-    """The candidate of highest CV score; ties go to the smaller feature size, then the first."""
+    """The cheapest candidate whose CV score is within one standard error of the highest (the
+    one-standard-error rule: closer than that, the folds cannot tell candidates apart, and the
+    cheaper one is the better buy): the fewest views through a backbone per image, then the
+    smallest feature size, then the highest CV score, then the first tried."""
     if not candidates:
         raise FeatxError("no candidate to choose from")
-    return max(enumerate(candidates), key=lambda ic: (ic[1].cv_score, -ic[1].dim, -ic[0]))[1]
+    top = max(candidates, key=lambda c: c.cv_score)
+    near = [(i, c) for i, c in enumerate(candidates)
+            if c.cv_score >= top.cv_score - top.cv_sem - 1e-12]
+    return min(near, key=lambda ic: (ic[1].views, ic[1].dim, -ic[1].cv_score, ic[0]))[1]
 
 
 def fusions(candidates: Sequence[Candidate], top: int) -> list[tuple[FeatureConfig, ...]]:
@@ -321,8 +338,11 @@ def _finish(report: SearchReport, sets: dict, out, scoring: str,
         "scoring": scoring, "test_accuracy": report.test_accuracy, "n_train": len(data.y_train),
         "n_test": report.n_test, "held_out": report.held_out,
         "candidates": len(report.candidates), "passes": len(report.cost.passes)})
-    log(f"\n{format_table(rows)}\n\nchosen by CV score: {chosen.row()['configuration']}, "
-        f"{chosen.head} (CV {scoring} {chosen.cv_score:.4f} ± {chosen.cv_std:.4f}); held-out "
+    top = max(report.candidates, key=lambda c: c.cv_score)
+    log(f"\n{format_table(rows)}\n\nchosen by CV score (the cheapest candidate within one "
+        f"standard error, {top.cv_sem:.4f}, of the best, {top.cv_score:.4f}): "
+        f"{chosen.row()['configuration']}, {chosen.head} (CV {scoring} {chosen.cv_score:.4f} ± "
+        f"{chosen.cv_std:.4f}); held-out "
         f"accuracy {report.test_accuracy:.4f} on {report.n_test} images ({report.held_out}), "
         f"scored once\nwrote {out}/search.csv, {out}/search.png, the bundle {out}/model.skops "
         f"and {out}/chosen/")

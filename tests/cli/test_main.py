@@ -143,7 +143,8 @@ def test_search_writes_its_results_to_out(class_tree, tiny_model_file, tmp_path,
             "--out", str(tmp_path / "out")]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "chosen by CV score: tiny.keras pool avg squash none, centroid" in out
+    assert "chosen by CV score (the cheapest candidate within one standard error" in out
+    assert "): tiny.keras pool avg squash none, centroid" in out
     for name in ("model.skops", "search.png", "search.csv"):
         assert (tmp_path / "out" / name).exists()
 

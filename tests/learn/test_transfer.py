@@ -96,7 +96,9 @@ def test_search_writes_table_plot_bundle_and_scores_the_chosen_pair_once(
     assert set(seen_rows) == {6}                      # training rows only, every candidate
     # 4 configurations x 2 heads, then the 3 pairs of the 3 best configurations x 2 heads
     assert len(report.candidates) == 4 * 2 + 3 * 2
-    assert report.chosen is max(report.candidates, key=lambda c: (c.cv_score, -c.dim))
+    assert report.chosen is best(report.candidates)
+    top = max(report.candidates, key=lambda c: c.cv_score)
+    assert report.chosen.cv_score >= top.cv_score - top.cv_sem
     assert report.n_test == 6 and report.held_out == "split 'val'"
     for name in ("search.csv", "search.png", "model.skops", "summary.json", "chosen"):
         assert (out / name).exists(), name
@@ -168,17 +170,30 @@ def test_ties_go_to_the_smaller_feature_size_then_the_first(space):
     assert best([a, b, c]) is b
 
 
+def test_the_cheapest_candidate_within_one_standard_error_of_the_best_is_chosen(space):
+    configs = [c for p in space.passes() for c in p]
+    plain = next(c for c in configs if c.augment == "none")
+    flip = next(c for c in configs if c.augment == "flip")
+    top = _fake((plain, flip), 0.96, 16, std=0.02)    # fused: 3 views, standard error 0.01
+    near = _fake((flip,), 0.951, 8)                    # within 0.01 of it: 2 views
+    cheap = _fake((plain,), 0.9505, 8)                 # within too: 1 view, the cheapest
+    far = _fake((plain,), 0.949, 4)                    # below the best minus its standard error
+    assert best([top, near, cheap, far]) is cheap
+    assert best([top, near, far]) is near and best([top, far]) is top
+
+
 def test_describe_names_what_a_fusion_adds():
     base = resolve("resnet50", weights=None)
     other = resolve("resnet50", weights=None, resize="center-crop", augment="flip")
     assert describe(base, other) == "resnet50 conv5_block3_out avg squash none + center-crop flip"
 
 
-def _fake(configs, score, dim=8):
+def _fake(configs, score, dim=8, std=0.0):
     class Search:
         best_score_ = score
         best_index_ = 0
-        cv_results_ = {"std_test_score": np.array([0.0])}
+        cv_results_ = {"std_test_score": np.array([std])}
+        n_splits_ = 4
         seconds = 0.0
 
     return transfer.Candidate(configs, "logreg", Search(), dim)
