@@ -90,8 +90,24 @@ class SearchResult:
         return self.best_estimator_.predict(X)
 
 
+class Scored:
+    """The cross-validation score of the best candidate of ``self.search`` (a
+    :class:`SearchResult`, or scikit-learn's search with ``--halving``) and its spread."""
+
+    search: SearchResult
+
+    @property
+    def cv_score(self) -> float:
+        return float(self.search.best_score_)
+
+    @property
+    def cv_std(self) -> float:
+        """How much the best candidate's score varies across the folds (standard deviation)."""
+        return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
+
+
 @dataclass
-class Result:
+class Result(Scored):
     """One head's search and its held-out evaluation."""
 
     head: str
@@ -103,14 +119,6 @@ class Result:
     """Mean per-class recall on the held-out rows (the linear-probe protocol's "mean per-class
     accuracy")."""
 
-    @property
-    def cv_score(self) -> float:
-        return float(self.search.best_score_)
-
-    @property
-    def cv_std(self) -> float:
-        """How much the best candidate's score varies across the folds (standard deviation)."""
-        return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
 
 
 @dataclass

@@ -48,7 +48,7 @@ from featx.learn import bundle
 from featx.learn.dataset import Dataset, load_dataset
 from featx.learn.heads import get_head
 from featx.learn.report import write_report
-from featx.learn.search import SearchResult, held_out, search_heads
+from featx.learn.search import Scored, SearchResult, held_out, search_heads
 from featx.learn.train import log_warnings
 from featx.store.read import configs as stored_configs
 
@@ -164,7 +164,7 @@ def estimate(space: Space, source, cache: str | os.PathLike | None,
 
 
 @dataclass
-class Candidate:
+class Candidate(Scored):
     """One (configuration, head) pair, or a fusion of two configurations with a head: its
     grid search on the training rows."""
 
@@ -177,14 +177,6 @@ class Candidate:
     def seconds(self) -> float:
         """The CPU time of the candidate's fits."""
         return self.search.seconds
-
-    @property
-    def cv_score(self) -> float:
-        return float(self.search.best_score_)
-
-    @property
-    def cv_std(self) -> float:
-        return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
 
     @property
     def cv_sem(self) -> float:

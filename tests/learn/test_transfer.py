@@ -7,7 +7,6 @@ import csv
 import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from featx.backbones.config import FeatureConfig, resolve
@@ -192,7 +191,7 @@ def _fake(configs, score, dim=8, std=0.0):
     class Search:
         best_score_ = score
         best_index_ = 0
-        cv_results_ = {"std_test_score": np.array([std])}
+        cv_results_ = {"std_test_score": [std]}
         n_splits_ = 4
         seconds = 0.0
 
