@@ -130,7 +130,9 @@ def train(features: str | os.PathLike, heads: str | Sequence[str], out: str | os
     bundle.save(os.path.join(out, "model.skops"), chosen.search.best_estimator_, data.meta,
                 chosen.head)
     if len(results) > 1 and not quiet:
-        log(f"\n{format_table(rows)}\n{len(results)} heads in {time.perf_counter() - start:.1f} s "
+        shown = [{**row, "best_params": describe(best_params(r)) or "(no grid)"}
+                 for row, r in zip(rows, results, strict=True)]
+        log(f"\n{format_table(shown)}\n{len(results)} heads in {time.perf_counter() - start:.1f} s "
             "(seconds per head: the CPU time of its fits)")
     tied = [r.head for r in results
             if r is not chosen and round(r.cv_score, 9) == round(chosen.cv_score, 9)]

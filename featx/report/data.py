@@ -117,11 +117,16 @@ class ReportData:
         :class:`~featx.learn.train.Training`): the chosen head's held-out predictions as train
         computed them, every head compared; the page goes beside train's outputs, where
         ``heldout_predictions.csv`` lists every held-out image."""
-        from featx.learn.report import HELDOUT_PREDICTIONS, comparison_row, untrained_note
+        from featx.learn.heads import describe
+        from featx.learn.report import (
+            HELDOUT_PREDICTIONS,
+            best_params,
+            comparison_row,
+            untrained_note,
+        )
 
         data, chosen = training.data, training.chosen
         table = training.heldout[chosen.head]
-        rows = [comparison_row(r) for r in training.results]
         notes = [*data.warnings, *filter(None, [untrained_note(data).strip()])]
         return cls(
             title=f"{os.path.basename(os.fspath(training.features))}: {chosen.head}",
@@ -129,15 +134,10 @@ class ReportData:
             X_train=data.X_train, test_paths=table.paths, y_true=table.labels,
             y_pred=table.predicted, X_test=data.X_test, scores=table.scores,
             score_names=table.score_names,
-            comparison=[{**row, "best_params": _params(row["best_params"])} for row in rows],
+            comparison=[{**comparison_row(r), "best_params": describe(best_params(r))}
+                        for r in training.results],  # parameters as the log line names them
             best=next(i for i, r in enumerate(training.results) if r is chosen),
             held_out=data.held_out, config=dict(data.meta),
             notes=notes, predictions_file=HELDOUT_PREDICTIONS,
             learning_curve=learning_curve, feature_map=feature_map)
 
-
-def _params(params) -> str:
-    """``{"clf__C": 0.01, "norm": "StandardScaler()"}`` -> ``C=0.01, norm=StandardScaler()``."""
-    if not isinstance(params, dict):
-        return str(params)
-    return ", ".join(f"{key.rsplit('__', 1)[-1]}={value}" for key, value in params.items())
