@@ -32,13 +32,13 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from featx.backbones.config import OPTIONS
 from featx.embedding.run import embed
 from featx.errors import FeatxError
-from featx.learn.heads import get_head, select_heads
+from featx.learn.heads import get_head, head_grid, select_heads
 from featx.learn.search import Result
 from featx.learn.train import train
 from featx.learn.transfer import SearchReport, Space, run_search
@@ -88,8 +88,7 @@ def load_spec(path: str | os.PathLike) -> Spec:
     if "source" not in raw.get("data", {}) or "name" not in backbone or "output" not in raw:
         raise FeatxError(f"{path}: a spec needs output, [data] source and [backbone] name")
     heads = select_heads(train_opts.pop("heads", ["logreg"]))
-    for name in raw.get("grid", {}):
-        get_head(name)
+    _check_grids(path, raw.get("grid", {}), heads)
     if "test_size" in raw["data"]:
         train_opts["test_size"] = raw["data"]["test_size"]
     output = raw["output"]
@@ -117,14 +116,25 @@ def _search_spec(path, raw: dict) -> Spec:
     space_keys = {key: table.pop(key) for key in SPACE_KEYS & set(table)}
     layers = space_keys.pop("layers", "auto")
     space = Space(**lists, **space_keys, layers=tuple(_as_list(layers)))
-    for name in [*space.heads, *raw.get("grid", {})]:
+    for name in space.heads:
         get_head(name)
+    _check_grids(path, raw.get("grid", {}), space.heads)
     if "test_size" in raw["data"]:
         table["test_size"] = raw["data"]["test_size"]
     output = raw["output"]
     return Spec(source=raw["data"]["source"], hint=raw["data"].get("hint", ""), output=output,
-                features=raw.get("features", os.path.join(output, "features")), backbone={},
+                features=raw.get("features", os.path.join(output, "features.h5")), backbone={},
                 heads=list(space.heads), train=table, grids=raw.get("grid", {}), search=space)
+
+
+def _check_grids(path, grids: dict, heads: Sequence[str]) -> None:
+    """Refuse a ``[grid.HEAD]`` of a head not searched, or with a value that is not a list."""
+    for name, grid in grids.items():
+        get_head(name)
+        if name not in heads:
+            raise FeatxError(f"{path}: [grid.{name}] is for a head this spec does not search "
+                             f"(heads: {', '.join(heads)})")
+        head_grid(name, grid)
 
 
 def _as_list(value) -> list:

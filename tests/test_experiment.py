@@ -117,6 +117,19 @@ n_jobs = 1
     summary = json.loads(Path("runs/search/summary.json").read_text())
     assert summary["candidates"] == 4 and summary["passes"] == 2
     assert Path("runs/search/model.skops").exists() and Path("runs/search/search.csv").exists()
+    assert Path("runs/search/features.h5").exists()  # the cache featx search uses by default
+
+
+@pytest.mark.parametrize("tables, message", [
+    ('[train]\nheads = ["ridge"]\n[grid.logreg]\nclf__C = [1.0]\n',
+     r"\[grid.logreg\] is for a head this spec does not search \(heads: ridge\)"),
+    ('[train]\nheads = ["logreg"]\n[grid.logreg]\nclf__C = 1.0\n',
+     "logreg: grid entry clf__C must be a non-empty list")])
+def test_a_grid_the_spec_would_not_use_is_refused(tmp_path, tables, message):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('output = "x"\n[data]\nsource = "d"\n[backbone]\nname = "vgg16"\n' + tables)
+    with pytest.raises(FeatxError, match=message):
+        load_spec(spec)
 
 
 def test_a_search_spec_has_no_backbone_or_train_table(tmp_path):

@@ -169,6 +169,13 @@ def add_held_out_options(p: argparse.ArgumentParser) -> None:
                    help="seed of the random hold-out, the cross-validation folds and the draws")
 
 
+def add_drop_leaks_option(p: argparse.ArgumentParser) -> None:
+    """``--drop-leaks``: leave out the held-out images that copy a training image exactly."""
+    p.add_argument("--drop-leaks", action="store_true",
+                   help="leave out held-out images that have an exact copy among the training "
+                   "images (by default they stay, with a warning)")
+
+
 def add_out_option(p: argparse.ArgumentParser, files: str) -> None:
     """``--out DIR``: the folder a command writes ``files`` into (see :func:`out_folder`)."""
     p.add_argument("--out", required=True, metavar="DIR",

@@ -6,11 +6,12 @@ a feature configuration, tried with every head. The cost comes first: the images
 passes (one per backbone, resize and augmentation: all its layers and poolings at once) and what
 the cache holds; --dry-run stops there. Then what is missing is embedded, every head is
 cross-validated on every configuration on the training rows only (the held-out split is not
-looked at), and the pairs of the --fuse best configurations are tried concatenated. The pair of
-best CV score is chosen; its held-out accuracy is scored once. DIR gets search.csv
-(configuration x head: CV score, its spread, seconds), search.png (CV score against layer depth),
-the chosen pair's model.skops (for featx predict), its reports in chosen/, and summary.json.
-See docs/search.md.
+looked at), and the pairs of the --fuse best configurations are tried concatenated. The
+cheapest pair within one standard error of the best CV score is chosen (fewest views through a
+backbone, then the smallest feature size); its held-out accuracy is scored once. DIR gets
+search.csv (configuration x head: CV score, its spread, CPU seconds), search.png (CV score
+against layer depth), the chosen pair's model.skops (for featx predict), its reports in chosen/,
+and summary.json. See docs/search.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from featx.cli.options import (
     EXIT_OK,
     add_batch_size_option,
     add_command,
+    add_drop_leaks_option,
     add_head_option,
     add_held_out_options,
     add_quiet_option,
@@ -77,8 +79,9 @@ def add_parser(subparsers) -> None:
     c.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                    help="parallel fits (-1: one per core)")
     add_held_out_options(c)
+    add_drop_leaks_option(c)
     p.add_argument("--cache", default=None, metavar="PATH",
-                   help="feature cache to reuse and extend (default: DIR/features)")
+                   help="feature cache to reuse and extend (default: DIR/features.h5)")
     add_batch_size_option(p)
     p.add_argument("--dry-run", action="store_true",
                    help="print the cost (images, forward passes, what is cached) and stop "
@@ -102,5 +105,5 @@ def run(args: argparse.Namespace) -> int:
     run_search(space, args.source, out_folder(args.out) if args.out else None, cache=args.cache,
                cv=args.cv, repeats=args.repeats, scoring=args.scoring, n_jobs=args.n_jobs,
                test_size=args.test_size, seed=args.seed, batch_size=args.batch_size,
-               progress=not args.quiet, dry_run=args.dry_run)
+               progress=not args.quiet, dry_run=args.dry_run, drop_leaks=args.drop_leaks)
     return EXIT_OK

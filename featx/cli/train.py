@@ -30,6 +30,7 @@ from featx.cli.options import (
     add_command,
     add_config_option,
     add_dask_options,
+    add_drop_leaks_option,
     add_halving_option,
     add_head_option,
     add_held_out_options,
@@ -52,9 +53,7 @@ def add_parser(subparsers) -> None:
                    help="parallel fits (-1: one per core)")
     add_halving_option(p)
     add_held_out_options(p)
-    p.add_argument("--drop-leaks", action="store_true",
-                   help="leave out held-out images that have an exact copy among the training "
-                   "images (by default they stay, with a warning)")
+    add_drop_leaks_option(p)
     p.add_argument("--map", choices=MAPS, default="pca",
                    help="the 2-D map of the features in report.html (umap needs umap-learn)")
     add_config_option(p)

@@ -245,7 +245,13 @@ def score(estimator, X_train, y_train, X_val, y_val, scorer) -> tuple[float, str
         estimator.fit(X_train, y_train)
         return float(scorer(estimator, X_val, y_val)), None
     except Exception as exc:  # noqa: BLE001 (reported per candidate, like error_score=nan)
-        return math.nan, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        return math.nan, failure(exc)
+
+
+def failure(exc: Exception) -> str:
+    """Why a fit failed, in one line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def fit_each(clf, candidates: list[Candidate], view: View, scorer, along=None) -> list:
@@ -280,12 +286,15 @@ def kernel(clf, candidates: list[Candidate], view: View, scorer, along: str) -> 
     every larger C repeats: it is not refitted. Where the classes overlap there is no such
     point, and libsvm's iterations grow with C; a fit that needs more than
     :func:`svm_budget` iterations stops the path there, and larger C are reported unscored.
+    A ``max_iter`` of the user's grid is obeyed instead: a fit it cuts short is scored as it is
+    (and its ConvergenceWarning reported), as scikit-learn's search would.
     """
     params = clf_with(clf, candidates[0]).get_params()
     if callable(params["kernel"]) or len(view.y_train) > KERNEL_MAX_ROWS:
         return fit_each(clf, candidates, view, scorer)
     K_train, K_val = kernels(view, params)  # noqa: N806
-    budget = svm_budget(len(view.y_train)) if params["max_iter"] == -1 else params["max_iter"]
+    ours = params["max_iter"] == -1
+    budget = svm_budget(len(view.y_train)) if ours else params["max_iter"]
     outcomes, carried = [], None
     for c in sorted(candidates, key=lambda c: c.clf[along]):
         fitting(c.label)
@@ -295,12 +304,13 @@ def kernel(clf, candidates: list[Candidate], view: View, scorer, along: str) -> 
         estimator = clone(clf).set_params(**{"max_iter": budget, **c.clf,
                                              "kernel": "precomputed"})
         value, error = score(estimator, K_train, view.y_train, K_val, view.y_val, scorer)
-        if error is None and estimator.n_iter_.max() >= budget:
+        if ours and error is None and estimator.n_iter_.max() >= budget:
             forget(ConvergenceWarning)
             error = (f"libsvm did not converge within {budget} iterations (overlapping "
                      f"classes make it slow at large {along}); larger {along} not tried")
             value, carried = math.nan, (math.nan, error)
         elif (error is None and params["class_weight"] is None
+                and estimator.n_iter_.max() < budget  # converged: its solution is the optimum
                 and np.all(np.abs(estimator.dual_coef_) < c.clf[along])):
             carried = value, None
         outcomes.append((c.index, value, error))

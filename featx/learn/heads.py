@@ -186,6 +186,11 @@ def head_grid(name: str, overrides: Mapping[str, list] | None = None) -> dict[st
     ``norm`` takes names (``"l2"``, ``"standard"``, ``"none"``) and ``pca`` numbers (0: none);
     both become pipeline steps, so a grid can be written in TOML or JSON.
     """
+    for key, values in (overrides or {}).items():
+        listed = isinstance(values, Sequence | np.ndarray) and not isinstance(values, str | bytes)
+        if not listed or not len(values):
+            raise FeatxError(f"{name}: grid entry {key} must be a non-empty list of values, got "
+                             f"{values!r}")
     grid = {**get_head(name).grid, **(overrides or {})}
     steps = {"norm": norm_step, "pca": pca_step}
     return {key: [steps[key](v) for v in values] if key in steps else list(values)

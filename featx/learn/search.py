@@ -42,6 +42,7 @@ smaller spread across folds, then to the table order.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -60,7 +61,7 @@ from tqdm.auto import tqdm
 
 from featx import SEED
 from featx.errors import FeatxError
-from featx.learn._folds import STRATEGIES, Candidate, FoldCache, make_view
+from featx.learn._folds import STRATEGIES, Candidate, FoldCache, failure, make_view
 from featx.learn._warnings import Caught, catching, fitting, summarize
 from featx.learn.dataset import Dataset
 from featx.learn.heads import HEADS, Head, describe, get_head, head_grid, make_head
@@ -104,6 +105,11 @@ class Scored:
     def cv_std(self) -> float:
         """How much the best candidate's score varies across the folds (standard deviation)."""
         return float(self.search.cv_results_["std_test_score"][self.search.best_index_])
+
+    @property
+    def rank_score(self) -> float:
+        """The CV score to rank by: NaN (a fit failed on some fold) ranks below every score."""
+        return self.cv_score if np.isfinite(self.cv_score) else -np.inf
 
 
 @dataclass
@@ -164,6 +170,10 @@ def search_heads(names: Sequence[str], X: np.ndarray, y: np.ndarray, *,  # noqa:
     to compare many candidates on few images.
     """
     get_scorer(scoring)  # an unknown name fails before any work
+    unsearched = sorted(set(grids or {}) - set(names))
+    if unsearched:
+        raise FeatxError(f"grids given for heads not searched: {', '.join(unsearched)} "
+                         f"(searched: {', '.join(names)})")
     folds = stratified_folds(y, cv, seed, repeats)
     plans = {name: plan(name, (grids or {}).get(name)) for name in names}
     results = {}
@@ -318,13 +328,16 @@ def _run_task(token: str, task: Task, p: Plan, X, y, fold, scorer):  # noqa: N80
     with catching() as caught, config_context(assume_finite=True):
         fitting(f"{candidates[0].label} ({describe(candidates[0].prep) or 'features'} on a fold)")
         compute = lambda: make_view(prep, X, y, *fold)  # noqa: E731
-        try:
-            view = cache.view(key, compute) if cache else compute()
-        finally:
-            if cache:
-                cache.release(key)
-        clf = p.estimator.named_steps["clf"]
-        outcomes = STRATEGIES[p.head.search](clf, candidates, view, scorer, p.head.along)
+        try:  # a failure here leaves the group's candidates unscored, like error_score=nan
+            try:
+                view = cache.view(key, compute) if cache else compute()
+            finally:
+                if cache:
+                    cache.release(key)
+            clf = p.estimator.named_steps["clf"]
+            outcomes = STRATEGIES[p.head.search](clf, candidates, view, scorer, p.head.along)
+        except Exception as exc:  # noqa: BLE001
+            outcomes = [(c.index, math.nan, failure(exc)) for c in candidates]
     return task.head, (task, outcomes), time.thread_time() - start, caught
 
 
@@ -352,7 +365,11 @@ def _refit(name: str, estimator: Pipeline, params: dict, X, y):  # noqa: N803
     start = time.thread_time()
     with catching() as caught:
         fitting(f"{name} {describe(params)}")
-        fitted = clone(estimator).set_params(**params).fit(X, y)
+        try:
+            fitted = clone(estimator).set_params(**params).fit(X, y)
+        except Exception as exc:  # noqa: BLE001
+            raise FeatxError(f"{name}: {describe(params) or 'its default'} cannot be fitted on "
+                             f"the training rows; {failure(exc)}") from None
     return name, fitted, time.thread_time() - start, caught
 
 
@@ -402,7 +419,8 @@ def evaluate(name: str, data: Dataset, **options) -> Result:
 def best(results: Sequence[Result]) -> Result:
     """The result with the highest mean cross-validation score. Ties (scores equal to nine
     decimals) go to the head whose score varies least across the folds, then to the head listed
-    first in :data:`featx.learn.heads.HEADS`, whatever order the heads were given in."""
+    first in :data:`featx.learn.heads.HEADS`, whatever order the heads were given in. A NaN
+    score (a fit failed on some fold) ranks last."""
     order = list(HEADS)
-    return min(results, key=lambda r: (-round(r.cv_score, 9), round(r.cv_std, 9),
-                                       order.index(r.head)))
+    return min(results, key=lambda r: (-round(r.rank_score, 9), np.nan_to_num(
+        round(r.cv_std, 9), nan=np.inf), order.index(r.head)))

@@ -49,7 +49,7 @@ from featx.learn.dataset import Dataset, load_dataset
 from featx.learn.heads import get_head
 from featx.learn.report import write_report
 from featx.learn.search import Scored, SearchResult, held_out, search_heads
-from featx.learn.train import log_warnings
+from featx.learn.train import check_search_options, log_warnings
 from featx.store.read import configs as stored_configs
 
 
@@ -216,17 +216,23 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
                repeats: int = 3, n_jobs: int | None = None, test_size: float | None = None,
                grids: Mapping[str, Mapping] | None = None, seed: int = SEED,
                batch_size: int = 32, progress: bool = True, dry_run: bool = False,
-               log: Callable[[str], object] = print) -> SearchReport:
+               drop_leaks: bool = False, log: Callable[[str], object] = print) -> SearchReport:
     """Search ``space`` on the images of ``source``; write the table, plot and bundle to ``out``.
 
     Features are cached in the store ``cache`` (default ``OUT/features.h5``), one configuration
     each, the images of ``source`` its entries. The CV score of a candidate is
     the mean over ``repeats`` shuffles of ``cv`` stratified folds (many candidates compared on
     few images: one shuffle's luck would pick among near-equals). With ``dry_run`` it stops after
-    printing the cost (``out`` may then be ``None``: nothing is written).
+    printing the cost (``out`` may then be ``None``: nothing is written). Exact copies of
+    training images among the held-out ones are warned about (``drop_leaks``: left out), as
+    ``featx train`` does.
     """
     if out is None and not dry_run:
         raise FeatxError("a search needs a folder to write its results to")
+    check_search_options(cv, scoring, n_jobs)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise FeatxError(f"repeats must be a whole number of shuffles, at least 1, got "
+                         f"{repeats!r}")
     if cache is None and out is not None:
         cache = os.path.join(out, "features.h5")
     cost = estimate(space, source, cache)
@@ -243,9 +249,12 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
             log(result.report())
         names += result.configs
     stored = stored_configs(cache)
-    sets = {FeatureConfig.from_attrs(stored[name]): dataset(cache, name, test_size, seed)
+    sets = {FeatureConfig.from_attrs(stored[name]): dataset(cache, name, test_size, seed,
+                                                            drop_leaks)
             for name in names}
     first = next(iter(sets.values()))
+    for warning in first.warnings:  # the same entries, so the same copies, in every set
+        log(f"warning: {warning}")
     log(f"cross-validating on the training rows only: train {len(first.y_train)}, held out "
         f"{len(first.y_test)} ({first.held_out}); {cv}-fold CV x {repeats}, {scoring}")
     fit = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, seed=seed, grids=grids, repeats=repeats)
@@ -278,10 +287,10 @@ def best(candidates: Sequence[Candidate]) -> Candidate:
     smallest feature size, then the highest CV score, then the first tried."""
     if not candidates:
         raise FeatxError("no candidate to choose from")
-    top = max(candidates, key=lambda c: c.cv_score)
-    near = [(i, c) for i, c in enumerate(candidates)
-            if c.cv_score >= top.cv_score - top.cv_sem - 1e-12]
-    return min(near, key=lambda ic: (ic[1].views, ic[1].dim, -ic[1].cv_score, ic[0]))[1]
+    top = max(candidates, key=lambda c: c.rank_score)
+    floor = top.rank_score - (top.cv_sem if np.isfinite(top.cv_sem) else 0.0) - 1e-12
+    near = [(i, c) for i, c in enumerate(candidates) if c.rank_score >= floor]
+    return min(near, key=lambda ic: (ic[1].views, ic[1].dim, -ic[1].rank_score, ic[0]))[1]
 
 
 def fusions(candidates: Sequence[Candidate], top: int) -> list[tuple[FeatureConfig, ...]]:
@@ -291,7 +300,7 @@ def fusions(candidates: Sequence[Candidate], top: int) -> list[tuple[FeatureConf
     score: dict[FeatureConfig, float] = {}
     for c in candidates:
         if not c.fused:
-            score[c.configs[0]] = max(score.get(c.configs[0], -np.inf), c.cv_score)
+            score[c.configs[0]] = max(score.get(c.configs[0], -np.inf), c.rank_score)
     ranked = sorted(score, key=lambda config: -score[config])  # stable: ties keep their order
     return list(itertools.combinations(ranked[:top], 2))
 
@@ -330,7 +339,7 @@ def _finish(report: SearchReport, sets: dict, out, scoring: str,
         "scoring": scoring, "test_accuracy": report.test_accuracy, "n_train": len(data.y_train),
         "n_test": report.n_test, "held_out": report.held_out,
         "candidates": len(report.candidates), "passes": len(report.cost.passes)})
-    top = max(report.candidates, key=lambda c: c.cv_score)
+    top = max(report.candidates, key=lambda c: c.rank_score)
     log(f"\n{format_table(rows)}\n\nchosen by CV score (the cheapest candidate within one "
         f"standard error, {top.cv_sem:.4f}, of the best, {top.cv_score:.4f}): "
         f"{chosen.row()['configuration']}, {chosen.head} (CV {scoring} {chosen.cv_score:.4f} ± "
@@ -398,10 +407,10 @@ def embed_pass(configs: Sequence[FeatureConfig], source, cache: str | os.PathLik
     return run(list(configs), source, cache, options)
 
 
-def dataset(cache: str | os.PathLike, name: str, test_size: float | None,
-            seed: int) -> Dataset:
+def dataset(cache: str | os.PathLike, name: str, test_size: float | None, seed: int,
+            drop_leaks: bool = False) -> Dataset:
     """The train and held-out rows of the configuration ``name`` in the store ``cache``."""
-    return load_dataset(cache, test_size, seed, config=name)
+    return load_dataset(cache, test_size, seed, config=name, drop_leaks=drop_leaks)
 
 
 # --- helpers -----------------------------------------------------------------------------------

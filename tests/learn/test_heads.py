@@ -54,6 +54,18 @@ def test_ridge_and_lda_choose_their_penalty_and_shrinkage_in_closed_form():
     assert ridge.score(X, y) == lda.score(X, y) == 1.0
 
 
+@pytest.mark.parametrize("grid", [{"clf__C": 1.0}, {"pca": 16}, {"clf__C": []},
+                                  {"norm": "l2"}])
+def test_a_grid_entry_that_is_not_a_list_of_values_is_one_line(grid):
+    key = next(iter(grid))
+    with pytest.raises(FeatxError, match=f"logreg: grid entry {key} must be a non-empty list"):
+        head_grid("logreg", grid)
+
+
+def test_a_grid_entry_may_be_a_numpy_array():
+    assert head_grid("logreg", {"clf__C": np.array([0.1, 1.0])})["clf__C"] == [0.1, 1.0]
+
+
 def test_unknown_names_are_refused():
     with pytest.raises(FeatxError, match="unknown head 'svm'.*logreg"):
         make_head("svm")

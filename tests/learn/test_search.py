@@ -106,6 +106,37 @@ def test_a_failing_candidate_is_reported_and_the_others_still_compete(features):
         "n_samples_fit = 80, n_samples = 40 (not scored, 6 fits)"]
 
 
+def test_a_grid_value_that_fails_in_the_shared_fold_work_leaves_only_its_candidates_unscored(
+        features):
+    X, y = features  # 80 training rows per fold: PCA to 100 components cannot be fitted
+    result = search("logreg", X, y, cv=3, grid={"pca": [10, 100], "clf__C": [1.0]})
+    assert np.isnan(result.cv_results_["mean_test_score"]).tolist() == [False, True]
+    assert result.best_params_["pca"].n_components == 10
+    assert len(result.warnings) == 1 and "pca=100" in result.warnings[0]
+    assert "n_components=100" in result.warnings[0]
+
+
+def test_a_max_iter_of_the_users_grid_scores_the_fits_it_cuts_short(features):
+    X, y = features
+    result = search("linear-svm", X, y, cv=3,
+                    grid={"clf__C": [0.01, 1.0, 100.0], "clf__max_iter": [3]})
+    assert not np.isnan(result.cv_results_["mean_test_score"]).any()
+    assert len(result.warnings) == 1 and "ConvergenceWarning" in result.warnings[0]
+
+
+def test_a_head_of_one_candidate_that_cannot_be_fitted_is_one_line(features):
+    X, y = features
+    with pytest.raises(FeatxError, match="lda: solver=svd cannot be fitted on the training "
+                                         "rows; ValueError: covariance estimator"):
+        search("lda", X, y, cv=3, grid={"clf__solver": ["svd"]})
+
+
+def test_a_grid_for_a_head_not_searched_is_refused(features):
+    X, y = features
+    with pytest.raises(FeatxError, match="grids given for heads not searched: logreg"):
+        search_heads(["ridge"], X, y, cv=3, grids={"logreg": {"clf__C": [1.0]}})
+
+
 def test_every_candidate_failing_is_an_error(features):
     X, y = features
     with pytest.raises(FeatxError, match="knn: every candidate failed.*n_neighbors=500"):
@@ -170,6 +201,11 @@ def test_a_tie_goes_to_the_smaller_spread_across_folds():
 def test_a_full_tie_goes_to_the_table_order_whatever_the_order_given(listed):
     results = [_result(head, 0.975, 0.05) for head in listed]
     assert best(results).head == "linear-svm"
+
+
+def test_a_head_whose_score_is_nan_ranks_last_whatever_the_order():
+    failed, scored = _result("knn", float("nan"), float("nan")), _result("centroid", 0.6, 0.1)
+    assert best([failed, scored]) is scored and best([scored, failed]) is scored
 
 
 def test_scores_equal_but_for_rounding_are_a_tie():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -109,6 +110,41 @@ def test_search_writes_table_plot_bundle_and_scores_the_chosen_pair_once(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test_accuracy"] == report.test_accuracy
     assert summary["n_train"] == 6
+
+
+def test_held_out_copies_of_training_images_are_warned_about_or_dropped(space, class_tree,
+                                                                         tmp_path):
+    shutil.copyfile(class_tree / "train" / "cats" / "cats0.jpg",
+                    class_tree / "val" / "cats" / "copy.jpg")
+    one = replace(space, layers="pool", augments=("none",), heads=("centroid",), fuse=0)
+    lines = []
+    report = run_search(one, class_tree, tmp_path / "out", cv=2, repeats=1, log=lines.append,
+                        progress=False)
+    assert report.n_test == 7
+    assert any(line.startswith("warning: held-out images with an exact copy among the "
+                               "training images: 1") for line in lines)
+    dropped = run_search(one, class_tree, tmp_path / "out", cv=2, repeats=1, log=quiet,
+                         progress=False, drop_leaks=True)
+    assert dropped.n_test == 6
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"scoring": "acuracy"}, "unknown scoring 'acuracy'"),
+    ({"n_jobs": 0}, "n_jobs must be a positive number"),
+    ({"cv": 1}, "cv must be a whole number of folds, at least 2"),
+    ({"repeats": 0}, "repeats must be a whole number of shuffles, at least 1")])
+def test_bad_cross_validation_options_are_refused_before_anything_is_embedded(
+        space, class_tree, tmp_path, options, message):
+    with pytest.raises(FeatxError, match=message):
+        run_search(space, class_tree, tmp_path / "out", log=quiet, progress=False, **options)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_candidate_whose_cv_score_is_nan_is_never_chosen(space):
+    configs = [c for p in space.passes() for c in p]
+    failed, scored = _fake((configs[0],), float("nan"), 4), _fake((configs[1],), 0.6)
+    assert best([failed, scored]) is scored and best([scored, failed]) is scored
+    assert fusions([failed, scored], 2) == [(configs[1], configs[0])]
 
 
 def test_a_rerun_embeds_nothing_and_finds_everything_cached(space, class_tree, tmp_path):
