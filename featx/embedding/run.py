@@ -163,21 +163,24 @@ def run(config: FeatureConfig | Sequence[FeatureConfig],
         if None in contents:  # a model file's defaults match several stored configurations
             configs = list(_backbone(configs, options).configs)
             contents = [journal.content(c) for c in configs]
-        stats = journal.entries(listing.source, ("path", "size", "mtime", "key")) \
+        stats = journal.entries(path_text(listing.source), ("path", "size", "mtime", "key")) \
             if entries else None
         work = plan(listing.items, HeldByAll(contents), stats, options.threads)
         result = EmbedResult(os.fspath(out), listing.items, [], reused=work.reused)
+        finished = False
         try:
             if work.todo:
                 _embed(work, configs, journal, options, result, client, workers)
+            finished = True
         except KeyboardInterrupt:
             result.interrupted = True
-        finally:
+        finally:  # what was embedded is kept; the source is complete only if the run finished
             result.configs = _names(contents, configs)
             result.config = result.configs[0]
             _finish(result, work)
-            journal.commit(Update(listing.source, _entries(work), tuple(result.configs),
-                                  complete=not result.interrupted) if entries else None)
+            inherit = tuple(c for c in ("label", "split") if c not in listing.stated)
+            journal.commit(Update(path_text(listing.source), _entries(work), tuple(result.configs),
+                                  complete=finished, inherit=inherit) if entries else None)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -223,7 +226,8 @@ def preview(config: FeatureConfig | Sequence[FeatureConfig],
     snapshot = Snapshot(out)
     try:
         contents = [_stored(snapshot, c) for c in configs]
-        stats = snapshot.entries(source_name(listing.source), ("path", "size", "mtime", "key"))
+        stats = snapshot.entries(source_name(path_text(listing.source)),
+                                 ("path", "size", "mtime", "key"))
         return plan(listing.items, HeldByAll(contents), stats, threads)
     finally:
         snapshot.close()
@@ -315,10 +319,16 @@ def _finish(result: EmbedResult, work: Plan) -> None:
     result.duplicates = sum(len(g.rows) - 1 for g in result.groups)
 
 
+def _text(name: str | None) -> str | None:
+    """A label or split as stored: a folder name's undecodable bytes as ``\\xNN`` escapes."""
+    return path_text(name) if name else name
+
+
 def _entries(work: Plan) -> Table:
     """The source's entries: every listed image as it was read, in listing order."""
     rows = work.keyed
     return Table.make("entries", path=[path_text(k.item.path) for k in rows],
-                      label=[k.item.label for k in rows], split=[k.item.split for k in rows],
+                      label=[_text(k.item.label) for k in rows],
+                      split=[_text(k.item.split) for k in rows],
                       key=[k.key for k in rows], size=[k.size for k in rows],
-                      mtime=[k.mtime for k in rows], error=[k.error for k in rows])
+                      mtime=[k.mtime for k in rows], error=[_text(k.error) for k in rows])

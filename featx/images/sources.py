@@ -13,7 +13,9 @@ A source is one of:
 * a **CSV file** (``.csv``, or ``.tsv`` with tabs) of ``path``, ``label`` and ``split`` columns,
   or a **text file** (``.txt``) with one path per line; relative paths are relative to the list
   file;
-* a **sequence of paths** (Python API only): images without labels.
+* a **sequence of paths** (Python API only): images without labels. Every sequence is the one
+  source ``(paths)`` of a store: embedding a second sequence replaces the first as that source's
+  entries (a path it no longer lists leaves, unless a folder or list source holds it too).
 
 Folders are walked recursively (symlinked folders followed, loops skipped) unless
 ``recursive=False``; files are kept when their extension is in ``extensions`` (case-insensitive).
@@ -47,6 +49,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from featx.errors import FeatxError
 
@@ -76,6 +79,10 @@ class Listing:
     items: list[Item]
     label_names: list[str]
     source: str = PATHS_SOURCE
+    stated: frozenset[str] = frozenset({"label", "split"})
+    """What the listing says of its images, of ``label`` and ``split``: a folder tree what its
+    folders give (a tree of split folders both, of class folders the label, a flat folder
+    neither), a list the columns it has, a path list neither."""
 
 
 def list_images(
@@ -87,14 +94,17 @@ def list_images(
     exts = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
     if not isinstance(source, (str, os.PathLike)):
         return _make_listing(_once(Item(os.path.abspath(p), origin="the paths given")
-                                   for p in source))
+                                   for p in source), stated=frozenset())
     root = Path(source)
     if root.is_file() and root.suffix.lower() in LIST_SUFFIXES:
-        return _make_listing(_read_list(root, exts), os.path.realpath(root))
+        items, stated = _read_list(root, exts)
+        return _make_listing(items, os.path.realpath(root), stated)
     if not root.is_dir():
         kind = "is not a folder or a .csv/.txt list" if root.exists() else "does not exist"
         raise FeatxError(f"source {root} {kind}")
-    listing = _make_listing(_walk_tree(root, exts, recursive), os.path.realpath(root))
+    items = list(_walk_tree(root, exts, recursive))
+    stated = frozenset(c for c in ("label", "split") if any(getattr(i, c) for i in items))
+    listing = _make_listing(items, os.path.realpath(root), stated)
     if not listing.items:
         raise FeatxError(f"source {root} holds no images with extensions {', '.join(exts)}")
     return listing
@@ -111,7 +121,7 @@ def split_name(name: str) -> str:
 
 
 def _walk_tree(root: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[Item]:
-    folders = sorted(e.name for e in os.scandir(root) if _is_dir(e) and not _hidden(e.name))
+    folders = sorted(e.name for e in _scan(root) if _is_dir(e) and not _hidden(e.name))
     splits = [f for f in folders if f.lower() in SPLIT_NAMES]
     if not splits:
         yield from _class_tree(root, exts, recursive, "")
@@ -135,7 +145,7 @@ def _walk_tree(root: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[I
 
 def _class_tree(root: Path, exts: tuple[str, ...], recursive: bool, split: str) -> Iterable[Item]:
     yield from _root_files(root, exts, split)
-    for entry in os.scandir(root):
+    for entry in _scan(root):
         if _is_dir(entry) and not _hidden(entry.name):
             files = _files(Path(entry.path), exts, recursive)
             yield from (Item(p, entry.name, split) for p in files)
@@ -143,7 +153,7 @@ def _class_tree(root: Path, exts: tuple[str, ...], recursive: bool, split: str) 
 
 def _root_files(root: Path, exts: tuple[str, ...], split: str) -> Iterable[Item]:
     """The images directly in ``root``, without label."""
-    for entry in os.scandir(root):
+    for entry in _scan(root):
         if not _is_dir(entry) and _is_image_name(entry.name, exts):
             yield Item(os.path.abspath(entry.path), None, split)
 
@@ -169,6 +179,21 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
+def _scan(folder: Path) -> list[os.DirEntry]:
+    """The entries of ``folder``; a folder that cannot be read is an error naming it (its
+    images must not silently drop out of the listing)."""
+    try:
+        with os.scandir(folder) as found:
+            return list(found)
+    except OSError as exc:
+        _unreadable(exc)
+
+
+def _unreadable(exc: OSError) -> NoReturn:
+    raise FeatxError(f"cannot read the folder {exc.filename}: {exc.strerror or exc}; its "
+                     "images would be left out") from None
+
+
 def _files(folder: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[str]:
     """Files under ``folder`` with a matching extension, hidden ones skipped; symlinked folders
     once each.
@@ -177,7 +202,7 @@ def _files(folder: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[str
     listed through the same (first) one, whatever order the file system lists entries in.
     """
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=_unreadable, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not _hidden(d)) if recursive else []
         real = os.path.realpath(dirpath)
         if real in seen:
@@ -191,8 +216,9 @@ def _files(folder: Path, exts: tuple[str, ...], recursive: bool) -> Iterable[str
 # --- list files --------------------------------------------------------------------------------
 
 
-def _read_list(list_file: Path, exts: tuple[str, ...]) -> Iterable[Item]:
-    """The items of a CSV, TSV or text list (the rules are in the module docstring)."""
+def _read_list(list_file: Path, exts: tuple[str, ...]) -> tuple[list[Item], frozenset[str]]:
+    """The items of a CSV, TSV or text list (the rules are in the module docstring), and the
+    columns it has of ``label`` and ``split``."""
     text = _read_text(list_file)
     if list_file.suffix.lower() == ".txt":
         lines = io.StringIO(text, newline="")  # lines end at \n, \r\n or \r, as in csv
@@ -217,7 +243,7 @@ def _read_list(list_file: Path, exts: tuple[str, ...]) -> Iterable[Item]:
                 f"list {list_file}: {item.path} is listed on line {first_number} "
                 f"({_describe(first)}) and on line {number} ({_describe(item)}); an image has "
                 "one label and one split")
-    return (item for _, item in seen.values())
+    return [item for _, item in seen.values()], frozenset({"label", "split"} & set(layout.columns))
 
 
 def _read_text(list_file: Path) -> str:
@@ -302,7 +328,7 @@ def _list_item(list_file: Path, number: int, fields: list[str], layout: _Layout)
     path = get("path")
     if not path:
         raise FeatxError(f"{where}: empty path")
-    return Item(str((list_file.parent / path).absolute()), get("label") or None,
+    return Item(os.path.abspath(list_file.parent / path), get("label") or None,
                 split_name(get("split")), f"{list_file} (line {number})")
 
 
@@ -319,7 +345,8 @@ def _once(items: Iterable[Item]) -> Iterable[Item]:
             yield item
 
 
-def _make_listing(items: Iterable[Item], source: str = PATHS_SOURCE) -> Listing:
+def _make_listing(items: Iterable[Item], source: str = PATHS_SOURCE,
+                  stated: frozenset[str] = frozenset({"label", "split"})) -> Listing:
     ordered = sorted(items, key=lambda item: item.path)
     names = sorted({item.label for item in ordered if item.label is not None})
-    return Listing(ordered, names, source)
+    return Listing(ordered, names, source, stated)

@@ -19,6 +19,10 @@ from __future__ import annotations
 import contextvars
 import io
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _CURRENT: contextvars.ContextVar[GuardedFile | None] = contextvars.ContextVar("guarded",
                                                                              default=None)
@@ -106,3 +110,23 @@ def check() -> None:
     guarded = _CURRENT.get()
     if guarded is not None and guarded.error is not None:
         raise guarded.error
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) while HDF5 writes through a :class:`GuardedFile`: HDF5 calls the
+    file's Python methods, and a KeyboardInterrupt raised inside them leaves HDF5 half-done (a
+    crash, exit status -11, when its objects are freed). The interrupt is delivered, to the
+    handler that was in place, when the block ends. Only the main thread receives signals, so
+    elsewhere the block holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(signal.SIGINT, None)

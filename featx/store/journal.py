@@ -77,6 +77,9 @@ class Update:
     entries: Table
     config: str | Sequence[str]
     complete: bool = True
+    inherit: tuple[str, ...] = ("label", "split")
+    """The columns the listing does not state (a plain list of paths: both), whose empty values
+    are taken from the stored entries of the same paths."""
 
 
 class ContentIndex:
@@ -227,12 +230,14 @@ class Journal:
         """The source groups to write for ``update``: its own, unless the store has it already,
         and any other source that listed one of its paths. A path belongs to the source that
         listed it last (embedding ``photos/train`` then ``photos`` lists each image once), and
-        a listing without labels or splits (a plain list of paths) keeps those stored for its
-        paths, so it never erases them."""
+        a listing that does not state labels or splits (a plain list of paths, a list without
+        such a column) keeps those stored for its paths, so it never erases them; a listing
+        that states them (a folder tree, a list's column, even with an empty value) is taken
+        as it is."""
         name = source_name(update.source)
         found = self.snapshot.sources() if self.snapshot else {}
         stored = self.snapshot.entries(name) if name in found else None
-        entries = _inherit(update.entries, stored)
+        entries = _inherit(update.entries, stored, update.inherit)
         same = stored is not None and _same(stored, entries)
         out = {}
         if not same:
@@ -242,7 +247,8 @@ class Journal:
                 claimed = np.fromiter((p in mine for p in paths), bool, len(paths))
                 if claimed.any():
                     rows = self.snapshot.entries(other)
-                    entries = _inherit(entries, rows.take(np.flatnonzero(claimed)))
+                    entries = _inherit(entries, rows.take(np.flatnonzero(claimed)),
+                                       update.inherit)
                     out[other] = SourceRows(attrs_of(group), rows.take(np.flatnonzero(~claimed)))
         attrs = attrs_of(found[name][1]) if name in found else {
             "source": update.source, "configs": [], "complete": [],
@@ -399,14 +405,14 @@ def _detached(data: ShardData) -> ShardData:
     return data
 
 
-def _inherit(entries: Table, known: Table | None) -> Table:
-    """``entries`` with the labels and splits they lack taken from ``known`` entries of the same
-    paths."""
-    if known is None or not len(known):
+def _inherit(entries: Table, known: Table | None, names: Sequence[str]) -> Table:
+    """``entries`` with the values of columns ``names`` they lack taken from ``known`` entries
+    of the same paths."""
+    if known is None or not len(known) or not names:
         return entries
     where = {path: i for i, path in enumerate(known["path"])}
     columns = {**entries.columns}
-    for name in ("label", "split"):
+    for name in names:
         values = columns[name].copy()
         for i in np.flatnonzero(values == ""):
             j = where.get(entries["path"][i])

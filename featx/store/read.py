@@ -239,11 +239,16 @@ class Features:
         self.path = snapshot.path
         self.config = config
         self._snap = snapshot
-        self._sources = [group["entries"] for _, group in snapshot.sources().values()
-                         if config in attrs_of(group).get("configs", [])]
+        groups = [group for _, group in snapshot.sources().values()]
+        self._sources = [group["entries"] for group in groups]
         self._columns: dict[str, np.ndarray] = {}
         self._content = _ContentMap(snapshot, config)
         self._where = self._content.find(self._column("key"))
+        # A source embedded with other configurations shows here only the rows this one holds
+        # features for (a path it took over from a source embedded with this one stays listed);
+        # only the sources embedded with this configuration have rows missing or failed in it.
+        self._own = np.repeat([config in attrs_of(group).get("configs", []) for group in groups],
+                              [len(table["key"]) for table in self._sources])
         self._selected = np.flatnonzero(self._where[:, 0] >= 0)
         self._failed_reasons: dict[str, str] | None = None
 
@@ -321,7 +326,7 @@ class Features:
         """``(entry, key, reason)`` of every entry without features ("": no reason known)."""
         if self._failed_reasons is None:
             self._failed_reasons = self._snap.failed(self.config)
-        rows = np.flatnonzero(self._where[:, 0] < 0)
+        rows = np.flatnonzero((self._where[:, 0] < 0) & self._own)
         keys, errors = self._column("key")[rows].astype(str), self._column("error")[rows]
         return [(i, key, error or self._failed_reasons.get(key, ""))
                 for i, key, error in zip(rows, keys, errors, strict=True)]

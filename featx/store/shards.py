@@ -26,7 +26,7 @@ from pathlib import Path
 import h5py
 
 from featx._faults import reach
-from featx.store._guarded import GuardedFile
+from featx.store._guarded import GuardedFile, interrupts_held
 
 _DELTA = re.compile(r"delta-(\d{8})-(\d{8})\.h5$")
 
@@ -96,7 +96,7 @@ def write_atomic(final: Path, fill: Callable[[h5py.File], None], point: str) -> 
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     try:
         with GuardedFile(tmp) as guarded:
-            with h5py.File(guarded, "w") as h5:
+            with interrupts_held(), h5py.File(guarded, "w") as h5:
                 fill(h5)
             reach(f"{point}-filled")
             guarded.sync()

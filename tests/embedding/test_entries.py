@@ -3,6 +3,7 @@ deletions followed, predictions and extractors never touching a data set's entri
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import featx
 from featx.cli.main import main
 from featx.store.check import problems
+from featx.store.read import configs
 from tests.helpers import embed_args, write_image
 
 
@@ -100,6 +102,64 @@ def test_two_sources_in_one_store_keep_their_own_labels_and_splits(tmp_path, tin
     labels = {Path(p).name: feats.label_names[y] for p, y in zip(feats.paths, feats.y,
                                                                  strict=True)}
     assert labels == {"a.jpg": "ants", "b.jpg": "bees", "b2.jpg": "bees", "a_as_bee.jpg": "bees"}
+    assert problems(out) == []
+
+
+def test_a_list_that_states_a_label_is_taken_as_it_is_and_keeps_what_it_does_not_state(
+        tmp_path, tiny_model_file):
+    for i in range(3):
+        write_image(tmp_path / "im" / f"{i}.jpg", seed=i)
+    listed, out = tmp_path / "l.csv", tmp_path / "f.h5"
+    listed.write_text("path,label,split\nim/0.jpg,ants,train\nim/1.jpg,bees,val\n"
+                      "im/2.jpg,bees,train\n")
+    featx.embed(listed, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    listed.write_text("path,label\nim/0.jpg,ants\nim/1.jpg,\nim/2.jpg,bees\n")  # 1: no label
+    featx.embed(listed, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    feats = featx.load(out)
+    labels = [feats.label_names[y] if y >= 0 else "" for y in feats.y]
+    assert labels == ["ants", "", "bees"]                 # the cleared label stays cleared
+    assert list(feats.split) == ["train", "val", "train"]  # the dropped column keeps its splits
+
+
+def test_a_list_reaching_a_folder_image_by_a_relative_path_claims_that_entry(class_tree,
+                                                                             tmp_path,
+                                                                             tiny_model_file):
+    out = tmp_path / "f.h5"
+    featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    fix = tmp_path / "lists" / "fix.csv"
+    fix.parent.mkdir()
+    fix.write_text(f"path,label\n../{class_tree.name}/train/cats/cats0.jpg,dogs\n")
+    featx.embed(fix, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    feats = featx.load(out)
+    assert len(feats) == 12  # one entry per image, the relabelled one once
+    relabelled = [feats.label_names[y] for p, y in zip(feats.paths, feats.y, strict=True)
+                  if p.endswith(os.path.join("train", "cats", "cats0.jpg"))]
+    assert relabelled == ["dogs"]
+
+
+def test_a_class_folder_whose_name_is_not_utf8_is_kept_with_its_bytes_escaped(tmp_path,
+                                                                              tiny_model_file):
+    root = tmp_path / "t"
+    write_image(root / "ants" / "a.jpg", seed=1)
+    odd = os.fsdecode(os.fsencode(str(root)) + b"/caf\xe9")
+    write_image(Path(odd) / "b.jpg", seed=2)
+    out = tmp_path / "f.h5"
+    featx.embed(root, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    assert sorted(featx.load(out).label_names) == ["ants", "caf\\xe9"]
+    assert problems(out) == []
+
+
+def test_a_sub_folder_embedded_with_another_configuration_keeps_its_images_in_the_first(
+        class_tree, tmp_path, tiny_model_file):
+    out = tmp_path / "f.h5"
+    featx.embed(class_tree, out, backbone=str(tiny_model_file), layer="pool", progress=False)
+    featx.embed(class_tree / "train", out, backbone=str(tiny_model_file), layer="pool",
+                pooling="max", progress=False)  # takes the train paths over, with max pooling
+    names = sorted(configs(out), key=lambda name: ".max." in name)  # avg, then max
+    first, second = (featx.load(out, config=name) for name in names)
+    assert len(first) == 12 and not first.missing and not first.errors
+    assert sorted(first.split) == ["train"] * 6 + ["val"] * 6  # the sub-folder states no split
+    assert len(second) == 6 and not second.missing
     assert problems(out) == []
 
 

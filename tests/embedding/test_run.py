@@ -17,6 +17,7 @@ from featx.backbones.build import load_backbone
 from featx.backbones.config import resolve
 from featx.errors import FeatxError
 from featx.images.decode import decode_image
+from featx.store.check import problems
 from featx.store.read import configs
 from tests.helpers import write_image
 
@@ -379,6 +380,21 @@ def test_a_first_run_where_every_image_fails_records_the_failures(tmp_path, tiny
     assert result.embedded == 0 and len(result.failures) == 3
     feats = featx.load(tmp_path / "f.h5")
     assert len(feats) == 0 and len(feats.errors) == 3
+
+
+def test_a_run_stopped_by_an_error_keeps_what_it_embedded_and_passes_check(tmp_path,
+                                                                           tiny_model_file):
+    tree = tmp_path / "t"
+    for i in range(6):
+        write_image(tree / "ants" / f"a{i}.jpg", seed=i)
+    (tree / "ants" / "a4.jpg").write_text("not an image")
+    with pytest.raises(FeatxError, match="a4.jpg: not an image"):
+        embed_tiny(tree, tmp_path / "f.h5", tiny_model_file, on_error="raise", batch_size=2)
+    feats = featx.load(tmp_path / "f.h5")
+    assert len(feats) + len(feats.missing) == 6 and len(feats) >= 2
+    assert problems(tmp_path / "f.h5") == []  # not recorded as complete: nothing inconsistent
+    result = embed_tiny(tree, tmp_path / "f.h5", tiny_model_file)  # the rerun finishes it
+    assert len(featx.load(tmp_path / "f.h5")) == 5 and len(result.failures) == 1
 
 
 # --- several layers in one run; augmented configurations ----------------------------------------

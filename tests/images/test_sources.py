@@ -527,3 +527,46 @@ def test_a_file_that_is_not_a_list_is_an_error_naming_it(tmp_path, name):
     with pytest.raises(FeatxError, match="is not a folder or a .csv/.txt list") as info:
         list_images(path)
     assert str(path) in str(info.value)
+
+
+def test_a_folder_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
+    touch(tmp_path / "t" / "ants" / "a.jpg")
+    touch(tmp_path / "t" / "bees" / "sub" / "b.jpg")
+    locked = str(tmp_path / "t" / "bees" / "sub")
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)  # os.walk reads folders with it too
+    with pytest.raises(FeatxError, match=f"cannot read the folder {locked}: Permission denied; "
+                                         "its images would be left out"):
+        list_images(tmp_path / "t")
+
+
+def test_list_paths_are_normalised_so_one_image_is_one_path(tmp_path):
+    touch(tmp_path / "images" / "ants" / "a.jpg")
+    listed = tmp_path / "lists" / "l.csv"
+    listed.parent.mkdir()
+    listed.write_text("path,label\n../images/ants/a.jpg,ants\n../images/./ants/../ants/a.jpg,bees\n")
+    with pytest.raises(FeatxError, match="is listed on line 2 .* and on line 3"):
+        list_images(listed)
+    listed.write_text("path,label\n../images/ants/a.jpg,ants\n")
+    assert [item.path for item in list_images(listed).items] == [
+        str(tmp_path / "images" / "ants" / "a.jpg")]
+
+
+def test_what_a_listing_states_of_labels_and_splits(tmp_path):
+    touch(tmp_path / "t" / "ants" / "a.jpg")
+    (tmp_path / "l.csv").write_text("path,label\nt/ants/a.jpg,\n")
+    (tmp_path / "l.txt").write_text("t/ants/a.jpg\n")
+    touch(tmp_path / "s" / "train" / "ants" / "a.jpg")
+    touch(tmp_path / "flat" / "a.jpg")
+    assert list_images(tmp_path / "s").stated == {"label", "split"}
+    assert list_images(tmp_path / "t").stated == {"label"}
+    assert list_images(tmp_path / "flat").stated == set()
+    assert list_images(tmp_path / "l.csv").stated == {"label"}
+    assert list_images(tmp_path / "l.txt").stated == set()
+    assert list_images([tmp_path / "t" / "ants" / "a.jpg"]).stated == set()
