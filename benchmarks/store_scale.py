@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scale import best_of  # the benchmarks' folder is on sys.path when run or tested
 
 REPO = Path(__file__).resolve().parents[1]
 BACKBONE = ["--backbone", "vgg16", "--weights", "none", "--input-size", "32"]
@@ -126,15 +127,6 @@ def reading(out: Path) -> tuple[float, float]:
             ds.read_direct(np.empty(ds.shape, np.float32))
 
     return best_of(3, load), best_of(3, raw)
-
-
-def best_of(repeats: int, call) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def measure(sizes: list[int], work: Path) -> list[dict]:
