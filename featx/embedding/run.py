@@ -163,7 +163,8 @@ def run(config: FeatureConfig | Sequence[FeatureConfig],
         if None in contents:  # a model file's defaults match several stored configurations
             configs = list(_backbone(configs, options).configs)
             contents = [journal.content(c) for c in configs]
-        stats = journal.entries(path_text(listing.source), ("path", "size", "mtime", "key")) \
+        source = path_text(listing.source)  # as stored: undecodable bytes escaped
+        stats = journal.entries(source, ("path", "size", "mtime", "key")) \
             if entries else None
         work = plan(listing.items, HeldByAll(contents), stats, options.threads)
         result = EmbedResult(os.fspath(out), listing.items, [], reused=work.reused)
@@ -179,7 +180,7 @@ def run(config: FeatureConfig | Sequence[FeatureConfig],
             result.config = result.configs[0]
             _finish(result, work)
             inherit = tuple(c for c in ("label", "split") if c not in listing.stated)
-            journal.commit(Update(path_text(listing.source), _entries(work), tuple(result.configs),
+            journal.commit(Update(source, _entries(work), tuple(result.configs),
                                   complete=finished, inherit=inherit) if entries else None)
     result.seconds = time.perf_counter() - start
     return result

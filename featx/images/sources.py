@@ -94,7 +94,7 @@ def list_images(
     exts = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
     if not isinstance(source, (str, os.PathLike)):
         return _make_listing(_once(Item(os.path.abspath(p), origin="the paths given")
-                                   for p in source), stated=frozenset())
+                                   for p in source), PATHS_SOURCE, frozenset())
     root = Path(source)
     if root.is_file() and root.suffix.lower() in LIST_SUFFIXES:
         items, stated = _read_list(root, exts)
@@ -345,8 +345,7 @@ def _once(items: Iterable[Item]) -> Iterable[Item]:
             yield item
 
 
-def _make_listing(items: Iterable[Item], source: str = PATHS_SOURCE,
-                  stated: frozenset[str] = frozenset({"label", "split"})) -> Listing:
+def _make_listing(items: Iterable[Item], source: str, stated: frozenset[str]) -> Listing:
     ordered = sorted(items, key=lambda item: item.path)
     names = sorted({item.label for item in ordered if item.label is not None})
     return Listing(ordered, names, source, stated)

@@ -61,7 +61,7 @@ from tqdm.auto import tqdm
 
 from featx import SEED
 from featx.errors import FeatxError
-from featx.learn._folds import STRATEGIES, Candidate, FoldCache, failure, make_view
+from featx.learn._folds import STRATEGIES, Candidate, FoldCache, View, failure, make_view
 from featx.learn._warnings import Caught, catching, fitting, summarize
 from featx.learn.dataset import Dataset
 from featx.learn.heads import HEADS, Head, describe, get_head, head_grid, make_head
@@ -327,18 +327,24 @@ def _run_task(token: str, task: Task, p: Plan, X, y, fold, scorer):  # noqa: N80
     cache = FoldCache.find(token)
     with catching() as caught, config_context(assume_finite=True):
         fitting(f"{candidates[0].label} ({describe(candidates[0].prep) or 'features'} on a fold)")
-        compute = lambda: make_view(prep, X, y, *fold)  # noqa: E731
         try:  # a failure here leaves the group's candidates unscored, like error_score=nan
-            try:
-                view = cache.view(key, compute) if cache else compute()
-            finally:
-                if cache:
-                    cache.release(key)
+            view = _fold_view(cache, key, lambda: make_view(prep, X, y, *fold))
             clf = p.estimator.named_steps["clf"]
             outcomes = STRATEGIES[p.head.search](clf, candidates, view, scorer, p.head.along)
         except Exception as exc:  # noqa: BLE001
             outcomes = [(c.index, math.nan, failure(exc)) for c in candidates]
     return task.head, (task, outcomes), time.thread_time() - start, caught
+
+
+def _fold_view(cache: FoldCache | None, key, compute: Callable[[], View]) -> View:
+    """A fold's view, from the cache shared by this search's tasks when there is one (this
+    task's use of it released)."""
+    if cache is None:
+        return compute()
+    try:
+        return cache.view(key, compute)
+    finally:
+        cache.release(key)
 
 
 def _result(p: Plan, scores: np.ndarray, seconds: float, errors: dict, scoring: str,

@@ -158,10 +158,14 @@ def log_warnings(lines: Sequence[str], log: Callable[[str], object], where: str 
         log(f"warning: {line}{where}")
 
 
-def check_search_options(cv: int, scoring: str, n_jobs: int | None) -> None:
-    """Refuse cross-validation folds, a scorer or a job count scikit-learn would not take."""
+def check_search_options(cv: int, scoring: str, n_jobs: int | None, repeats: int = 1) -> None:
+    """Refuse cross-validation folds (or shuffles of them), a scorer or a job count
+    scikit-learn would not take."""
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
         raise FeatxError(f"cv must be a whole number of folds, at least 2, got {cv!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise FeatxError(f"repeats must be a whole number of shuffles, at least 1, got "
+                         f"{repeats!r}")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
                                or n_jobs == 0):
         raise FeatxError(f"n_jobs must be a positive number of parallel fits, or -1 for one "

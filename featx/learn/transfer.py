@@ -229,10 +229,7 @@ def run_search(space: Space, source, out: str | os.PathLike | None, *,
     """
     if out is None and not dry_run:
         raise FeatxError("a search needs a folder to write its results to")
-    check_search_options(cv, scoring, n_jobs)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise FeatxError(f"repeats must be a whole number of shuffles, at least 1, got "
-                         f"{repeats!r}")
+    check_search_options(cv, scoring, n_jobs, repeats)
     if cache is None and out is not None:
         cache = os.path.join(out, "features.h5")
     cost = estimate(space, source, cache)
